@@ -1,0 +1,97 @@
+// Process-wide runtime set-up and report.
+#include "core/util/runtime.h"
+
+#include "kernels/cpu_features.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/Context.h>
+#include <torch/version.h>
+
+#include <dlfcn.h>
+#include <link.h>
+#include <omp.h>
+
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#ifndef BIRKHOFF_VERSION
+#error "BIRKHOFF_VERSION must be defined by the build"
+#endif
+
+namespace birkhoff {
+
+std::string versionString()
+{
+    return BIRKHOFF_VERSION;
+}
+
+void configureThreads(int threads)
+{
+    if (threads <= 0)
+        threads = static_cast<int>(std::thread::hardware_concurrency());
+    if (threads <= 0)
+        threads = 1;
+    omp_set_num_threads(threads);
+    at::set_num_threads(threads);
+}
+
+namespace {
+
+int collectBlas(struct dl_phdr_info* info, size_t, void* data)
+{
+    auto* out = static_cast<std::string*>(data);
+    const std::string name = info->dlpi_name ? info->dlpi_name : "";
+    if (name.find("libblas.so") != std::string::npos || name.find("libopenblas") != std::string::npos) {
+        std::error_code ec;
+        const auto resolved = std::filesystem::canonical(name, ec);
+        *out = ec ? name : resolved.string();
+        return 1;
+    }
+    return 0;
+}
+
+std::string describeBlas(const std::string& lib)
+{
+    if (lib.empty())
+        return "none loaded yet";
+    if (lib.find("openblas-openmp") != std::string::npos)
+        return "OpenBLAS (OpenMP) " + lib;
+    if (lib.find("openblas-pthread") != std::string::npos)
+        return "OpenBLAS (pthreads; ignores thread settings, prefer libopenblas0-openmp) " + lib;
+    if (lib.find("openblas") != std::string::npos)
+        return "OpenBLAS " + lib;
+    return "reference BLAS (about 40x slower: install libopenblas0-openmp) " + lib;
+}
+
+}  // namespace
+
+std::string loadedBlasLibrary()
+{
+    std::string lib;
+    dl_iterate_phdr(collectBlas, &lib);
+    return lib;
+}
+
+std::string runtimeReport()
+{
+    std::ostringstream s;
+    s << "Birkhoff Studio " << versionString() << '\n';
+    s << "LibTorch " << TORCH_VERSION << '\n';
+    s << "intra-op threads: " << at::get_num_threads() << " (cores: "
+      << std::thread::hardware_concurrency() << ")\n";
+    s << "OpenMP max threads: " << omp_get_max_threads() << '\n';
+    int (*openblasThreads)() = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+    s << "BLAS: " << describeBlas(loadedBlasLibrary());
+    if (openblasThreads != nullptr)
+        s << " (" << openblasThreads() << " threads)";
+    s << '\n';
+    s << "CPU kernels ISA: " << kernels::cpuIsaName(kernels::detectCpuIsa()) << '\n';
+    if (at::hasCUDA())
+        s << "CUDA: available\n";
+    else
+        s << "CUDA: not available (this LibTorch build has no CUDA support)\n";
+    return s.str();
+}
+
+}  // namespace birkhoff

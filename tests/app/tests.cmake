@@ -1,0 +1,2 @@
+birkhoff_add_qtest(NAME app.cli EXECUTABLE tests_core CLASS TestCli
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/cli_runner.cpp ${CMAKE_CURRENT_LIST_DIR}/test_cli.cpp LABELS unit)

@@ -1,0 +1,6 @@
+birkhoff_add_qtest(NAME kernels.bitpack EXECUTABLE tests_kernels CLASS TestBitpack
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bitpack.cpp LABELS unit)
+birkhoff_add_qtest(NAME kernels.decode EXECUTABLE tests_kernels CLASS TestDecode
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_decode.cpp LABELS unit)
+birkhoff_add_qtest(NAME kernels.decode_golden EXECUTABLE tests_kernels CLASS TestDecodeGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_decode_golden.cpp LABELS golden)
