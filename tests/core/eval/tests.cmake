@@ -1,0 +1,2 @@
+birkhoff_add_qtest(NAME core.eval.rle EXECUTABLE tests_core CLASS TestRle
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rle.cpp LABELS unit)
