@@ -10,3 +10,5 @@ birkhoff_add_qtest(NAME core.io.checkpoint_memory EXECUTABLE tests_core CLASS Te
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_checkpoint_memory.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.io.checkpoint_golden EXECUTABLE tests_core CLASS TestCheckpointGolden
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_checkpoint_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.io.hf_keys EXECUTABLE tests_core CLASS TestHfKeys
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hf_keys.cpp LABELS unit)
