@@ -6,9 +6,11 @@
 // PIL Image.resize(BILINEAR), which when downscaling widens the triangle filter by the scale
 // factor (antialiasing) and works in 8-bit fixed point, horizontal pass first. cv::resize's
 // INTER_LINEAR uses a 2-tap kernel at any scale and INTER_AREA a box filter, so neither gives
-// PIL's pixels (cv::INTER_LINEAR on the 800x534 dog.jpg -> 1024x684 differs in most pixels by
-// 1-2 levels; downscaling differs far more). resizeLikePil() reproduces Pillow's
-// ImagingResample arithmetic and matches Pillow 9.4's output byte for byte on the golden images.
+// PIL's pixels. Measured against Pillow 9.4 on the golden images: upscaling dog.jpg 800x534 ->
+// 1024x684, INTER_LINEAR differs by at most 1 level in 15.8 % of the samples; downscaling
+// truck.jpg 1800x1200 -> 1024x683, INTER_LINEAR differs in 52.6 % of the samples by up to 64
+// levels (mean 1.7) and INTER_AREA in 39.6 % by up to 33. resizeLikePil() reproduces Pillow's
+// ImagingResample arithmetic and matches its output byte for byte on all golden images.
 #pragma once
 
 #include <opencv2/core/mat.hpp>
