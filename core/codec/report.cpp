@@ -83,6 +83,8 @@ nlohmann::json CompressionReport::toJson() const
     }
     j["tensors"] = std::move(rows);
     j["warnings"] = warnings;
+    if (!model.empty())
+        j["model"] = model;
     return j;
 }
 
