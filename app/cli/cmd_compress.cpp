@@ -51,8 +51,12 @@ void printSummary(const codec::CompressionReport& r, const std::string& output, 
     std::printf("%llu -> %llu bytes: ratio %.3f, %.3f bits per weight, %.2f s%s%s\n",
                 static_cast<unsigned long long>(r.originalBytes), static_cast<unsigned long long>(r.compressedBytes),
                 r.ratio(), r.bitsPerWeight(), r.seconds, dryRun ? "" : "; wrote ", dryRun ? "" : output.c_str());
-    for (const auto& w : r.warnings)
-        std::printf("warning: %s\n", w.c_str());
+    constexpr std::size_t kShown = 8;
+    for (std::size_t i = 0; i < r.warnings.size() && i < kShown; ++i)
+        std::printf("warning: %s\n", r.warnings[i].c_str());
+    if (r.warnings.size() > kShown)
+        std::printf("... and %zu more warnings (all of them are in the report: --report FILE or --json)\n",
+                    r.warnings.size() - kShown);
 }
 
 int runCompress(const QStringList& args)

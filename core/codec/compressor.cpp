@@ -37,14 +37,14 @@ std::vector<TensorEncoding> encodeAll(const io::StateDict& checkpoint, const std
     std::int64_t totalElements = 0;
     for (std::size_t i : which)
         totalElements += entries[i].tensor.numel();
-    std::atomic<std::int64_t> doneElements{0};
+    std::int64_t doneElements = 0;  // guarded by reportMutex
     std::mutex reportMutex;
     auto encodeOne = [&](std::size_t i) {
         progress.checkCancelled();
         const auto& e = entries[i];
         out[i] = encodeTensor(e.name, e.tensor, roles[i], settings[i], {}, progress.cancel);
+        std::lock_guard<std::mutex> lock(reportMutex);  // fractions reach the callback in order
         const std::int64_t done = doneElements += e.tensor.numel();
-        std::lock_guard<std::mutex> lock(reportMutex);
         progress.report(progressBase + progressSpan * static_cast<double>(done)
                                            / static_cast<double>(std::max<std::int64_t>(1, totalElements)),
                         e.name);
@@ -196,12 +196,12 @@ bool sameSettings(const TensorSettings& a, const TensorSettings& b)
 nlohmann::json settingsJson(const CompressOptions& o, const std::vector<std::string>& extensions)
 {
     nlohmann::json s = nlohmann::json::object();
-    s["l"] = o.defaults.l;
+    s["l"] = shortestDecimal(o.defaults.l);
     s["U"] = o.defaults.uList;
     s["M"] = o.defaults.maxRings;
-    s["loss_hope"] = o.defaults.lossHope;
-    s["loss_max"] = o.defaults.lossMax;
-    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(o.defaults.rawFallbackMae) : nlohmann::json(nullptr);
+    s["loss_hope"] = shortestDecimal(o.defaults.lossHope);
+    s["loss_max"] = shortestDecimal(o.defaults.lossMax);
+    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(shortestDecimal(o.defaults.rawFallbackMae)) : nlohmann::json(nullptr);
     s["auto_l"] = o.autoL;
     s["target_mae"] = o.targetMae ? nlohmann::json(*o.targetMae) : nlohmann::json(nullptr);
     s["target_ratio"] = o.targetRatio ? nlohmann::json(*o.targetRatio) : nlohmann::json(nullptr);

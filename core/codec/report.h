@@ -62,6 +62,10 @@ struct CompressionReport {
     std::string toCsv() const;
 };
 
+/// The double closest to the shortest decimal that reads back as `value` (0.1f -> 0.1, not
+/// 0.10000000149011612), so float settings print as written in JSON.
+double shortestDecimal(float value);
+
 /// Writes the report atomically: CSV when `path` ends in ".csv", JSON otherwise.
 /// @throws Error on I/O failure.
 void writeReport(const std::filesystem::path& path, const CompressionReport& report);
