@@ -20,9 +20,11 @@ const std::vector<std::uint32_t> kTargetUCandidates = {64, 144, 256, 576, 1024, 
 
 namespace {
 
-// Tensors at least this large are encoded one at a time with chunk parallelism; smaller ones are
-// spread over the threads whole.
-constexpr std::int64_t kLargeTensorElements = 1 << 17;
+// A tensor holding more than this share of the work is encoded alone with its chunks spread
+// over the threads; all others are handed out whole, largest first, in one parallel region
+// (threads never wait between tensors, and a model of many mid-sized tensors like SAM's keeps
+// every core busy).
+constexpr std::int64_t kSharedTensorDivisor = 8;
 
 using Clock = std::chrono::steady_clock;
 
@@ -50,20 +52,24 @@ std::vector<TensorEncoding> encodeAll(const io::StateDict& checkpoint, const std
                         e.name);
     };
 
-    std::vector<std::size_t> small, large;
+    std::vector<std::size_t> whole, alone;
     for (std::size_t i : which)
-        (entries[i].tensor.numel() >= kLargeTensorElements ? large : small).push_back(i);
+        (entries[i].tensor.numel() * kSharedTensorDivisor > totalElements && totalElements > (1 << 16) ? alone : whole)
+            .push_back(i);
+    std::stable_sort(whole.begin(), whole.end(), [&](std::size_t a, std::size_t b) {
+        return entries[a].tensor.numel() > entries[b].tensor.numel();
+    });
 
-    // Small tensors: whole tensors handed out dynamically to the threads.
+    // Dominant tensors: one at a time, chunks in parallel.
+    for (std::size_t i : alone)
+        encodeOne(i);
+    // The rest: whole tensors handed out dynamically, largest first.
     std::atomic<std::size_t> next{0};
     const int threads = std::max(1, at::get_num_threads());
     at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
-        for (std::size_t k = next++; k < small.size(); k = next++)
-            encodeOne(small[k]);
+        for (std::size_t k = next++; k < whole.size(); k = next++)
+            encodeOne(whole[k]);
     });
-    // Large tensors: one at a time, chunks in parallel.
-    for (std::size_t i : large)
-        encodeOne(i);
     return out;
 }
 
