@@ -175,4 +175,43 @@ void writeSafetensors(const std::filesystem::path& path, const StateDict& tensor
     });
 }
 
+std::uint64_t safetensorsFileSize(const StateDict& tensors, const SafetensorsMetadata& metadata,
+                                  SafetensorsOrder order)
+{
+    // Mirrors the header construction of writeSafetensors(); tests compare both on real files.
+    std::vector<const StateDict::Entry*> entries;
+    entries.reserve(tensors.size());
+    for (const auto& e : tensors)
+        entries.push_back(&e);
+    if (order == SafetensorsOrder::DtypeThenName) {
+        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) {
+            const int ra = dtypeForType(a->tensor.scalar_type()).rank;
+            const int rb = dtypeForType(b->tensor.scalar_type()).rank;
+            if (ra != rb)
+                return ra > rb;
+            return a->name < b->name;
+        });
+    }
+    Json header = Json::object();
+    if (!metadata.empty()) {
+        Json meta = Json::object();
+        for (const auto& kv : metadata)
+            meta[kv.first] = kv.second;
+        header["__metadata__"] = std::move(meta);
+    }
+    std::uint64_t offset = 0;
+    for (const auto* e : entries) {
+        const DtypeInfo& info = dtypeForType(e->tensor.scalar_type());
+        const std::uint64_t bytes = static_cast<std::uint64_t>(e->tensor.numel()) * info.size;
+        Json rec = Json::object();
+        rec["dtype"] = info.name;
+        rec["shape"] = e->tensor.sizes().vec();
+        rec["data_offsets"] = {offset, offset + bytes};
+        header[e->name] = std::move(rec);
+        offset += bytes;
+    }
+    const std::uint64_t json = header.dump().size();
+    return 8 + json + (8 - json % 8) % 8 + offset;
+}
+
 }  // namespace birkhoff::io

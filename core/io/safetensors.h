@@ -39,6 +39,12 @@ void writeSafetensors(const std::filesystem::path& path, const StateDict& tensor
                       const SafetensorsMetadata& metadata = {},
                       SafetensorsOrder order = SafetensorsOrder::AsGiven);
 
+/// Exact size in bytes of the file writeSafetensors() would write for these arguments (header
+/// included), without writing anything (dry runs, size estimates).
+/// @throws Error on unsupported dtypes.
+std::uint64_t safetensorsFileSize(const StateDict& tensors, const SafetensorsMetadata& metadata = {},
+                                  SafetensorsOrder order = SafetensorsOrder::AsGiven);
+
 /// The safetensors dtype name of a LibTorch scalar type ("F32", ...). @throws Error if none.
 std::string safetensorsDtypeName(c10::ScalarType type);
 
