@@ -197,7 +197,10 @@ at::Tensor HyperLinearBackend::referenceForward(const at::Tensor& x, const at::T
 at::Tensor HyperLinearBackend::denseWeight() const
 {
     at::Tensor dense = at::empty({weight_.outFeatures(), weight_.inFeatures()}, at::kFloat);
-    kernels::decodeDenseWeight(weight_, dense.data_ptr<float>());
+    kernels::HyperLinearOptions o;
+    o.isa = options_.cpuIsa;
+    o.threads = at::in_parallel_region() ? 1 : at::get_num_threads();
+    kernels::decodeDenseWeight(weight_, dense.data_ptr<float>(), o);
     return dense;
 }
 
