@@ -9,6 +9,7 @@
 #include "cli/sam_options.h"
 
 #include <nlohmann/json.hpp>
+
 #include <cstdio>
 
 namespace birkhoff::cli {

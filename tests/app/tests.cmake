@@ -2,3 +2,5 @@ birkhoff_add_qtest(NAME app.cli EXECUTABLE tests_core CLASS TestCli
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cli_runner.cpp ${CMAKE_CURRENT_LIST_DIR}/test_cli.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_checkpoints EXECUTABLE tests_core CLASS TestCliCheckpoints
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_checkpoints.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_segment EXECUTABLE tests_core CLASS TestCliSegment
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_segment.cpp LABELS golden)
