@@ -6,9 +6,7 @@
 
 namespace birkhoff::kernels {
 
-namespace {
-
-CpuIsa hardwareIsa()
+CpuIsa hardwareCpuIsa()
 {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -21,11 +19,9 @@ CpuIsa hardwareIsa()
     return CpuIsa::Portable;
 }
 
-}  // namespace
-
 CpuIsa detectCpuIsa()
 {
-    const CpuIsa hw = hardwareIsa();
+    const CpuIsa hw = hardwareCpuIsa();
     const char* cap = std::getenv("BIRKHOFF_CPU_ISA");
     if (cap == nullptr)
         return hw;

@@ -14,7 +14,7 @@ PACKAGES=(
   cmake ninja-build g++ pkg-config dpkg-dev fakeroot file
   qt6-base-dev qt6-base-dev-tools libqcustomplot-dev
   libtorch-dev libopenblas0-openmp libopencv-dev
-  libzip-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler libonnx-dev
+  libzip-dev zlib1g-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler libonnx-dev
   clang xvfb xauth x11-utils imagemagick desktop-file-utils appstream
   python3-torch npm
 )

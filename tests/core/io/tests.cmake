@@ -2,3 +2,11 @@ birkhoff_add_qtest(NAME core.io.safetensors EXECUTABLE tests_core CLASS TestSafe
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_safetensors.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.io.safetensors_golden EXECUTABLE tests_core CLASS TestSafetensorsGolden
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_safetensors_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.io.pickle EXECUTABLE tests_core CLASS TestPickle
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pickle.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.io.pytorch_checkpoint EXECUTABLE tests_core CLASS TestPyTorchCheckpoint
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/python_torch.cpp ${CMAKE_CURRENT_LIST_DIR}/test_pytorch_checkpoint.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.io.checkpoint_memory EXECUTABLE tests_core CLASS TestCheckpointMemory
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_checkpoint_memory.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.io.checkpoint_golden EXECUTABLE tests_core CLASS TestCheckpointGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_checkpoint_golden.cpp LABELS golden)

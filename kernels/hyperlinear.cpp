@@ -1,0 +1,378 @@
+// CPU HyperLinear: run-time weight layout, work planning and instruction-set dispatch (this
+// translation unit is compiled for the baseline ISA), plus the plain reference implementation.
+#include "kernels/hyperlinear.h"
+
+#include "kernels/bitpack.h"
+#include "kernels/hyperlinear_tiles.h"
+
+#include <omp.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+namespace birkhoff::kernels {
+
+struct HyperLinearWeight::LazyState {
+    std::once_flag tableOnce;
+    std::vector<float> table;
+    std::atomic<bool> tableBuilt{false};
+    std::once_flag decodeOnce;
+    VectorDecode decode = VectorDecode::Table;
+};
+
+namespace {
+
+std::int64_t ceilDiv(std::int64_t a, std::int64_t b)
+{
+    return (a + b - 1) / b;
+}
+
+/// Appends values MSB first to a byte array that was zero-initialised.
+class BitWriter {
+public:
+    BitWriter(std::uint8_t* bytes, unsigned bits) : bytes_(bytes), bits_(bits) {}
+    void put(std::uint32_t value)
+    {
+        for (int s = static_cast<int>(bits_) - 1; s >= 0; --s, ++bit_) {
+            if ((value >> s) & 1u)
+                bytes_[bit_ >> 3] |= static_cast<std::uint8_t>(0x80u >> (bit_ & 7));
+        }
+    }
+
+private:
+    std::uint8_t* bytes_;
+    unsigned bits_;
+    std::size_t bit_ = 0;
+};
+
+/// Reads `bits`-bit values MSB first from a byte stream, starting after `skipBits` bits.
+class BitReader {
+public:
+    BitReader(const std::uint8_t* bytes, unsigned bits, unsigned skipBits) : bytes_(bytes), bits_(bits)
+    {
+        if (skipBits > 0) {
+            buffer_ = *bytes_++;
+            held_ = 8 - skipBits;
+            buffer_ &= (1u << held_) - 1u;
+        }
+    }
+    std::uint32_t next()
+    {
+        while (held_ < bits_) {
+            buffer_ = (buffer_ << 8) | *bytes_++;
+            held_ += 8;
+        }
+        held_ -= bits_;
+        return static_cast<std::uint32_t>((buffer_ >> held_) & ((std::uint64_t{1} << bits_) - 1));
+    }
+
+private:
+    const std::uint8_t* bytes_;
+    unsigned bits_;
+    std::uint64_t buffer_ = 0;
+    unsigned held_ = 0;
+};
+
+std::string shapeText(std::int64_t out, std::int64_t in)
+{
+    return "[" + std::to_string(out) + ", " + std::to_string(in) + "]";
+}
+
+}  // namespace
+
+HyperLinearWeight::HyperLinearWeight(HyperLinearWeight&&) noexcept = default;
+HyperLinearWeight& HyperLinearWeight::operator=(HyperLinearWeight&&) noexcept = default;
+HyperLinearWeight::~HyperLinearWeight() = default;
+
+void HyperLinearWeight::initLattice(const LatticeParams& lattice, std::int64_t outFeatures, std::int64_t inFeatures)
+{
+    if (outFeatures < 1 || inFeatures < 1)
+        throw std::invalid_argument("HyperLinear: invalid weight shape " + shapeText(outFeatures, inFeatures));
+    if (lattice.U < 1 || lattice.U > kMaxU)
+        throw std::invalid_argument("HyperLinear: U = " + std::to_string(lattice.U) + " is outside [1, "
+                                    + std::to_string(kMaxU) + "]");
+    if (lattice.K > kMaxRings)
+        throw std::invalid_argument("HyperLinear: K = " + std::to_string(lattice.K) + " exceeds "
+                                    + std::to_string(kMaxRings));
+    if (!(lattice.l > 0.f) || !std::isfinite(lattice.l))
+        throw std::invalid_argument("HyperLinear: the square side l = " + std::to_string(lattice.l)
+                                    + " is not a positive finite number");
+    out_ = outFeatures;
+    in_ = inFeatures;
+    pairs_ = ceilDiv(inFeatures, 2);
+    groups_ = ceilDiv(outFeatures, kHyperRowGroup);
+    lattice_ = lattice;
+    ringFactors_.resize(lattice.K + 1);
+    for (std::uint32_t j = 0; j <= lattice.K; ++j)
+        ringFactors_[j] = lattice.K == 0 ? 1.f : ringFactor(lattice, j);
+    lazy_ = std::make_unique<LazyState>();
+}
+
+HyperLinearWeight HyperLinearWeight::fromIndices(const std::uint32_t* indices, std::int64_t outFeatures,
+                                                 std::int64_t inFeatures, const LatticeParams& lattice)
+{
+    HyperLinearWeight w;
+    w.initLattice(lattice, outFeatures, inFeatures);
+    const std::uint32_t limit = lattice.U * (lattice.K + 1);
+    const std::int64_t count = outFeatures * w.pairs_;
+    std::uint32_t maxIndex = 0;
+    for (std::int64_t i = 0; i < count; ++i) {
+        if (indices[i] >= limit)
+            throw std::invalid_argument("HyperLinear: stored index " + std::to_string(indices[i]) + " at row "
+                                        + std::to_string(i / w.pairs_) + ", column " + std::to_string(i % w.pairs_)
+                                        + " is not below U*(K+1) = " + std::to_string(limit));
+        maxIndex = indices[i] > maxIndex ? indices[i] : maxIndex;
+    }
+    w.bits_ = bitWidthFor(maxIndex);
+    const std::size_t columnBytes = 2 * static_cast<std::size_t>(w.bits_);
+    w.grouped_.assign(static_cast<std::size_t>(w.groups_ * w.pairs_) * columnBytes, 0);
+    BitWriter writer(w.grouped_.data(), w.bits_);
+    for (std::int64_t g = 0; g < w.groups_; ++g) {
+        for (std::int64_t p = 0; p < w.pairs_; ++p) {
+            for (std::int64_t r = 0; r < kHyperRowGroup; ++r) {
+                const std::int64_t row = g * kHyperRowGroup + r;
+                writer.put(row < outFeatures ? indices[row * w.pairs_ + p] : 0u);
+            }
+        }
+    }
+    return w;
+}
+
+HyperLinearWeight HyperLinearWeight::fromPackedStream(const std::uint8_t* stream, std::size_t streamBytes,
+                                                      unsigned bits, unsigned padBits, std::int64_t outFeatures,
+                                                      std::int64_t inFeatures, const LatticeParams& lattice)
+{
+    if (outFeatures < 1 || inFeatures < 1)
+        throw std::invalid_argument("HyperLinear: invalid weight shape " + shapeText(outFeatures, inFeatures));
+    if (bits < 1 || bits > 32)
+        throw std::invalid_argument("HyperLinear: " + std::to_string(bits) + " bits per index is outside [1, 32]");
+    const std::size_t count = static_cast<std::size_t>(outFeatures) * static_cast<std::size_t>(ceilDiv(inFeatures, 2));
+    if (padBits != packedPaddingBits(count, bits))
+        throw std::invalid_argument("HyperLinear: " + std::to_string(padBits) + " padding bits, expected "
+                                    + std::to_string(packedPaddingBits(count, bits)) + " for " + std::to_string(count)
+                                    + " indices of " + std::to_string(bits) + " bits");
+    if (streamBytes != packedByteCount(count, bits))
+        throw std::invalid_argument("HyperLinear: index stream of " + std::to_string(streamBytes)
+                                    + " bytes, expected " + std::to_string(packedByteCount(count, bits))
+                                    + " for weight " + shapeText(outFeatures, inFeatures) + " at "
+                                    + std::to_string(bits) + " bits");
+    std::vector<std::uint32_t> indices(count);
+    BitReader reader(stream, bits, padBits);
+    for (std::size_t i = 0; i < count; ++i)
+        indices[i] = reader.next();
+    return fromIndices(indices.data(), outFeatures, inFeatures, lattice);
+}
+
+std::uint32_t HyperLinearWeight::indexAt(std::int64_t row, std::int64_t pair) const
+{
+    const std::int64_t g = row / kHyperRowGroup;
+    const std::int64_t r = row % kHyperRowGroup;
+    const std::size_t position = static_cast<std::size_t>((g * pairs_ + pair) * kHyperRowGroup + r);
+    return packedIndexAt(grouped_.data(), bits_, 0, position);
+}
+
+const float* HyperLinearWeight::decodeTable() const
+{
+    std::call_once(lazy_->tableOnce, [this] {
+        lazy_->table.resize(2 * decodeTableEntries(lattice_));
+        buildDecodeTable(lattice_, lazy_->table.data());
+        lazy_->tableBuilt.store(true, std::memory_order_release);
+    });
+    return lazy_->table.data();
+}
+
+VectorDecode HyperLinearWeight::avx512Decode() const
+{
+    std::call_once(lazy_->decodeOnce, [this] {
+        if (hardwareCpuIsa() != CpuIsa::Avx512) {
+            lazy_->decode = VectorDecode::Table;
+            return;
+        }
+        // Compare against a table of our own so that a weight whose vector decoder is exact
+        // never keeps a table.
+        std::vector<float> reference(2 * decodeTableEntries(lattice_));
+        buildDecodeTable(lattice_, reference.data());
+        lazy_->decode = static_cast<VectorDecode>(
+            detail::chooseAvx512Decode(lattice_, ringFactors_.data(), reference.data()));
+    });
+    return lazy_->decode;
+}
+
+std::size_t HyperLinearWeight::storageBytes() const
+{
+    std::size_t bytes = grouped_.size();
+    if (lazy_->tableBuilt.load(std::memory_order_acquire))
+        bytes += lazy_->table.size() * sizeof(float);
+    return bytes;
+}
+
+CpuIsa effectiveHyperLinearIsa(CpuIsa requested)
+{
+    const CpuIsa hw = hardwareCpuIsa();
+    return static_cast<int>(requested) < static_cast<int>(hw) ? requested : hw;
+}
+
+namespace detail {
+
+float* threadScratch(std::size_t floats)
+{
+    struct Scratch {
+        float* data = nullptr;
+        std::size_t capacity = 0;
+        ~Scratch() { std::free(data); }
+    };
+    thread_local Scratch scratch;
+    if (scratch.capacity < floats) {
+        std::free(scratch.data);
+        const std::size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        scratch.data = static_cast<float*>(std::aligned_alloc(64, bytes));
+        if (scratch.data == nullptr) {
+            scratch.capacity = 0;
+            throw std::bad_alloc();
+        }
+        scratch.capacity = floats;
+    }
+    return scratch.data;
+}
+
+namespace {
+
+TilePlan makePlan(const IsaBlocking& b, std::int64_t groups, std::int64_t tokens, int threads)
+{
+    TilePlan plan;
+    plan.threads = threads < 1 ? 1 : threads;
+    std::int64_t rowBlocks = ceilDiv(groups, b.maxGroups);
+    // Equal shares per thread: a multiple of the thread count when there are enough groups.
+    if (plan.threads > 1 && rowBlocks % plan.threads != 0) {
+        const std::int64_t balanced = ceilDiv(rowBlocks, plan.threads) * plan.threads;
+        if (balanced <= groups)
+            rowBlocks = balanced;
+    }
+    plan.groupsPerBlock = ceilDiv(groups, rowBlocks);
+    plan.rowBlocks = ceilDiv(groups, plan.groupsPerBlock);
+    // Too few row blocks to feed every thread: split the tokens too (each range re-decodes its
+    // panels, so ranges are kept long).
+    std::int64_t tokenRanges = 1;
+    if (plan.rowBlocks < plan.threads) {
+        const std::int64_t minTokens = 8 * static_cast<std::int64_t>(b.mr);
+        tokenRanges = ceilDiv(plan.threads, plan.rowBlocks);
+        const std::int64_t affordable = tokens / minTokens;
+        tokenRanges = tokenRanges < affordable ? tokenRanges : (affordable > 1 ? affordable : 1);
+    }
+    plan.tokensPerRange = ceilDiv(ceilDiv(tokens, tokenRanges), b.mr) * b.mr;
+    plan.tokenRanges = ceilDiv(tokens, plan.tokensPerRange);
+    const std::int64_t items = plan.rowBlocks * plan.tokenRanges;
+    if (items < plan.threads)
+        plan.threads = static_cast<int>(items);
+    return plan;
+}
+
+}  // namespace
+}  // namespace detail
+
+void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                        float* y, const HyperLinearOptions& options)
+{
+    if (tokens < 0)
+        throw std::invalid_argument("HyperLinear: negative token count " + std::to_string(tokens));
+    if (tokens == 0)
+        return;
+    if (x == nullptr || y == nullptr)
+        throw std::invalid_argument("HyperLinear: null input or output");
+    const CpuIsa isa = effectiveHyperLinearIsa(options.isa);
+    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+
+    detail::TileProblem pr;
+    pr.grouped = weight.groupedIndices().data();
+    pr.bits = weight.bits();
+    pr.out = weight.outFeatures();
+    pr.in = weight.inFeatures();
+    pr.pairs = weight.pairsPerRow();
+    pr.groups = weight.rowGroups();
+    pr.lattice = weight.lattice();
+    pr.ringFactors = weight.ringFactors().data();
+    pr.x = x;
+    pr.tokens = tokens;
+    pr.bias = bias;
+    pr.y = y;
+    switch (isa) {
+    case CpuIsa::Avx512: {
+        const VectorDecode decode = weight.avx512Decode();
+        pr.decodeMode = static_cast<int>(decode);
+        pr.table = decode == VectorDecode::Table ? weight.decodeTable() : nullptr;
+        pr.plan = detail::makePlan(detail::kAvx512Blocking, pr.groups, tokens, threads);
+        detail::runAvx512(pr);
+        break;
+    }
+    case CpuIsa::Avx2Fma:
+        pr.table = weight.decodeTable();
+        pr.plan = detail::makePlan(detail::kAvx2Blocking, pr.groups, tokens, threads);
+        detail::runAvx2(pr);
+        break;
+    case CpuIsa::Portable:
+        pr.table = weight.decodeTable();
+        pr.plan = detail::makePlan(detail::kPortableBlocking, pr.groups, tokens, threads);
+        detail::runPortable(pr);
+        break;
+    }
+}
+
+void decodeDenseWeight(const HyperLinearWeight& weight, float* dense)
+{
+    const std::int64_t out = weight.outFeatures();
+    const std::int64_t in = weight.inFeatures();
+    const std::int64_t pairs = weight.pairsPerRow();
+    const unsigned bits = weight.bits();
+    // A table of our own (bit-identical to decodeIndex), so the weight keeps none.
+    std::vector<float> table(2 * decodeTableEntries(weight.lattice()));
+    buildDecodeTable(weight.lattice(), table.data());
+    const std::uint8_t* grouped = weight.groupedIndices().data();
+#pragma omp parallel for schedule(static)
+    for (std::int64_t g = 0; g < weight.rowGroups(); ++g) {
+        const std::uint8_t* column = grouped + static_cast<std::size_t>(g * pairs) * 2 * bits;
+        std::uint32_t idx[kHyperRowGroup];
+        for (std::int64_t p = 0; p < pairs; ++p, column += 2 * bits) {
+            detail::unpackGroupColumn(column, bits, idx);
+            for (std::int64_t r = 0; r < kHyperRowGroup && g * kHyperRowGroup + r < out; ++r) {
+                float* dst = dense + (g * kHyperRowGroup + r) * in + 2 * p;
+                const float* w = table.data() + 2 * static_cast<std::size_t>(idx[r]);
+                dst[0] = w[0];
+                if (2 * p + 1 < in)
+                    dst[1] = w[1];
+            }
+        }
+    }
+}
+
+void hyperLinearReference(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                          float* y)
+{
+    const std::int64_t out = weight.outFeatures();
+    const std::int64_t in = weight.inFeatures();
+    const LatticeParams& lattice = weight.lattice();
+    std::vector<float> dense(static_cast<std::size_t>(out * in));
+    for (std::int64_t row = 0; row < out; ++row) {
+        for (std::int64_t p = 0; p < weight.pairsPerRow(); ++p) {
+            float w[2];
+            decodeIndex(lattice, weight.indexAt(row, p), w);
+            dense[row * in + 2 * p] = w[0];
+            if (2 * p + 1 < in)
+                dense[row * in + 2 * p + 1] = w[1];
+        }
+    }
+    for (std::int64_t t = 0; t < tokens; ++t) {
+        for (std::int64_t o = 0; o < out; ++o) {
+            double sum = 0.0;
+            for (std::int64_t k = 0; k < in; ++k)
+                sum += static_cast<double>(x[t * in + k]) * static_cast<double>(dense[o * in + k]);
+            if (bias)
+                sum += bias[o];
+            y[t * out + o] = static_cast<float>(sum);
+        }
+    }
+}
+
+}  // namespace birkhoff::kernels
