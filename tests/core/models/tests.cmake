@@ -1,0 +1,3 @@
+target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/model_test_support.cpp)
+birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestSamModels
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
