@@ -77,12 +77,13 @@ std::string describeAnnotation(const Annotation& a, const ImageEntry& entry, con
     return {};
 }
 
-std::string etaText(std::size_t done, std::size_t total, double elapsed)
+/// ", ETA 3m05s" from the work done by this run so far (in image entries, fractional within the
+/// current image) and the entries this run has to do.
+std::string etaText(double done, std::size_t total, double elapsed)
 {
-    if (done == 0 || done >= total)
+    if (!(done > 0) || done >= static_cast<double>(total))
         return {};
-    const double eta = elapsed / static_cast<double>(done) * static_cast<double>(total - done);
-    return ", ETA " + formatDuration(eta);
+    return ", ETA " + formatDuration(elapsed / done * (static_cast<double>(total) - done));
 }
 
 }  // namespace
@@ -223,7 +224,7 @@ EvalResult runEvaluation(const Dataset& dataset, PromptableModel& original, Prom
             progress.report(static_cast<double>(n) / positions.size(),
                             "image " + std::to_string(n + 1) + "/" + std::to_string(positions.size()) + " "
                                 + entry.image.fileName + ": encoding"
-                                + etaText(processed, positions.size() - result.entriesResumed, secondsSince(start)));
+                                + etaText(double(processed), positions.size() - result.entriesResumed, secondsSince(start)));
             auto t = Clock::now();
             original.setImage(rgb);
             const double encodeOriginal = secondsSince(t);
@@ -277,7 +278,8 @@ EvalResult runEvaluation(const Dataset& dataset, PromptableModel& original, Prom
                                 "image " + std::to_string(n + 1) + "/" + std::to_string(positions.size()) + " "
                                     + entry.image.fileName + ": instance " + std::to_string(c + 1) + "/"
                                     + std::to_string(candidates.size())
-                                    + etaText(processed, positions.size() - result.entriesResumed, secondsSince(start)));
+                                    + etaText(double(processed) + double(c + 1) / double(candidates.size()),
+                                              positions.size() - result.entriesResumed, secondsSince(start)));
             }
         }
 
@@ -290,7 +292,7 @@ EvalResult runEvaluation(const Dataset& dataset, PromptableModel& original, Prom
         ++processed;
         progress.report(static_cast<double>(n + 1) / positions.size(),
                         "image " + std::to_string(n + 1) + "/" + std::to_string(positions.size()) + " done"
-                            + etaText(processed, positions.size() - result.entriesResumed, secondsSince(start)));
+                            + etaText(double(processed), positions.size() - result.entriesResumed, secondsSince(start)));
     }
     sortRows(result.rows);
     result.report = summarize(result.rows);

@@ -2,3 +2,5 @@ birkhoff_add_qtest(NAME app.cli EXECUTABLE tests_core CLASS TestCli
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cli_runner.cpp ${CMAKE_CURRENT_LIST_DIR}/test_cli.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEvalMerge
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval_merge.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_eval EXECUTABLE tests_core CLASS TestCliEval
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval.cpp LABELS slow)
