@@ -3,6 +3,7 @@
 #include "kernels/hyperlinear.h"
 
 #include "kernels/bitpack.h"
+#include "kernels/hyperlinear_cuda.h"
 #include "kernels/hyperlinear_tiles.h"
 
 #include <omp.h>
@@ -209,10 +210,30 @@ std::size_t HyperLinearWeight::storageBytes() const
     return bytes;
 }
 
+std::vector<float> hostDecodeTable(const LatticeParams& lattice)
+{
+    std::vector<float> table(2 * decodeTableEntries(lattice));
+    buildDecodeTable(lattice, table.data());
+    return table;
+}
+
 CpuIsa effectiveHyperLinearIsa(CpuIsa requested)
 {
     const CpuIsa hw = hardwareCpuIsa();
     return static_cast<int>(requested) < static_cast<int>(hw) ? requested : hw;
+}
+
+const char* cudaMathName(CudaMath math)
+{
+    switch (math) {
+    case CudaMath::Tf32:
+        return "tf32";
+    case CudaMath::Bf16:
+        return "bf16";
+    case CudaMath::Fp32:
+        break;
+    }
+    return "fp32";
 }
 
 namespace detail {

@@ -126,6 +126,11 @@ struct HyperLinearOptions {
     int threads = 0;
 };
 
+/// The decode table of `lattice` (buildDecodeTable: 2 floats per index t < U*(K+1)), computed
+/// in this translation unit's float environment (-ffp-contract=off). For callers compiled by
+/// other compilers (the CUDA upload), whose host flags may differ.
+std::vector<float> hostDecodeTable(const LatticeParams& lattice);
+
 /// The instruction set a forward call with `requested` actually uses on this CPU.
 CpuIsa effectiveHyperLinearIsa(CpuIsa requested);
 

@@ -22,15 +22,11 @@ std::string lowerExtension(const fs::path& path)
     return ext;
 }
 
-// A safetensors file starts with a little-endian header length that fits the file, then '{'.
-bool looksLikeSafetensors(const std::uint8_t* data, std::size_t size)
+// A safetensors file starts with a little-endian header length, then the JSON header's '{'.
+// The length itself is validated by the parser, which names an absurd value.
+bool looksLikeSafetensors(const std::uint8_t* data, std::size_t size, const fs::path& path)
 {
-    if (size < 10)
-        return false;
-    std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i)
-        n = (n << 8) | data[i];
-    return n >= 2 && n <= size - 8 && data[8] == '{';
+    return lowerExtension(path) == ".safetensors" || (size >= 9 && data[8] == '{');
 }
 
 // An ONNX ModelProto begins with field 1 (ir_version, a small varint) and usually field 2
@@ -79,7 +75,7 @@ Checkpoint loadCheckpoint(const fs::path& path, const Progress& progress)
         ckpt.fileBytes = size;
         if (looksLikeZip(data, size)) {
             ckpt.format = CheckpointFormat::PyTorchZip;
-        } else if (looksLikeSafetensors(data, size)) {
+        } else if (looksLikeSafetensors(data, size, path)) {
             ckpt.format = CheckpointFormat::Safetensors;
         } else if (size >= 2 && data[0] == 0x80 && data[1] <= 5) {
             throw Error(source + " is a legacy (non-zip) torch.save file, which cannot be read; re-save "

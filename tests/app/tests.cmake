@@ -1,5 +1,7 @@
 birkhoff_add_qtest(NAME app.cli EXECUTABLE tests_core CLASS TestCli
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/cli_runner.cpp ${CMAKE_CURRENT_LIST_DIR}/test_cli.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_checkpoints EXECUTABLE tests_core CLASS TestCliCheckpoints
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_checkpoints.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEvalMerge
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval_merge.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_eval EXECUTABLE tests_core CLASS TestCliEval

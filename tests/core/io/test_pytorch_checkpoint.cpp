@@ -4,10 +4,9 @@
 // errors through loadCheckpoint (no crash, nothing written).
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
-#include "core/io/state_dict_pickle.h"
 #include "core/io/zip_archive.h"
-#include "core/util/atomic_file.h"
 #include "core/util/error.h"
+#include "tests/core/io/bad_files.h"
 #include "tests/core/io/python_torch.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
@@ -42,28 +41,10 @@ QString errorOf(const fs::path& path)
     return QString();
 }
 
-// A zip archive of stored entries with the given names and contents.
-void writeZip(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& entries)
-{
-    birkhoff::writeFileAtomically(path, [&](birkhoff::AtomicFileWriter& out) {
-        ZipWriter zip(out);
-        for (const auto& [name, data] : entries)
-            zip.addStored(name, data.data(), data.size());
-        zip.finish();
-    });
-}
-
 std::string fileBytes(const fs::path& path)
 {
     std::ifstream in(path, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-// A string literal with embedded NUL bytes, without its terminator.
-template <std::size_t N>
-std::string bin(const char (&literal)[N])
-{
-    return std::string(literal, N - 1);
 }
 
 void writeBytes(const fs::path& path, const std::string& bytes)
@@ -240,80 +221,16 @@ torch.save(lin.state_dict(), d + "/module_state.pth")
 
     void badFilesFailClearly()
     {
-        StateDict sd;
-        sd.insert("image_encoder.pos_embed", at::randn({1, 4, 4, 8}));
-        sd.insert("mask_decoder.iou_token.weight", at::randn({1, 8}));
-        const fs::path good = scratch("good.pth");
-        savePyTorchCheckpoint(good, sd);
-        const std::string bytes = fileBytes(good);
-
-        const fs::path truncated = scratch("truncated.pth");
-        writeBytes(truncated, bytes.substr(0, bytes.size() / 2));
-        QString err = errorOf(truncated);
-        QVERIFY2(err.contains(QStringLiteral("truncated")) && err.contains(QStringLiteral("truncated.pth")), qPrintable(err));
-
-        const fs::path cutEnd = scratch("cut_end.pth");
-        writeBytes(cutEnd, bytes.substr(0, bytes.size() - 3));
-        QVERIFY(errorOf(cutEnd).contains(QStringLiteral("truncated")));
-
-        // A pickle that would run os.system("...") in Python.
-        const fs::path system = scratch("os_system.pth");
-        writeZip(system, {{"os_system/data.pkl", bin("\x80\x02" "cos\nsystem\nX\x05\x00\x00\x00" "touchq\x00\x85R.")}});
-        err = errorOf(system);
-        QVERIFY2(err.contains(QStringLiteral("'os.system'")) && err.contains(QStringLiteral("os_system.pth")), qPrintable(err));
-
-        // A pickled whole module (torch.save(model) instead of model.state_dict()).
-        const fs::path module = scratch("module.pth");
-        writeZip(module, {{"module/data.pkl", bin("\x80\x02" "ctorch.nn.modules.linear\nLinear\nq\x00)\x81}b.")}});
-        err = errorOf(module);
-        QVERIFY2(err.contains(QStringLiteral("'torch.nn.modules.linear.Linear'")), qPrintable(err));
-
-        // The pickle declares 6 floats but the storage record holds 2.
-        std::vector<NamedTensorRecord> records(1);
-        records[0].name = "mask_decoder.mask_tokens.weight";
-        records[0].record.storage = {"0", birkhoff::io::pickle::StorageType::Float, "cpu", 6};
-        records[0].record.sizes = {2, 3};
-        records[0].record.strides = {3, 1};
-        const fs::path shortStorage = scratch("short_storage.pth");
-        writeZip(shortStorage, {{"s/data.pkl", pickleStateDict(records, "")}, {"s/data/0", std::string(8, '\0')}});
-        err = errorOf(shortStorage);
-        QVERIFY2(err.contains(QStringLiteral("mask_decoder.mask_tokens.weight")) && err.contains(QStringLiteral("holds 8 bytes")),
-                 qPrintable(err));
-
-        // The view reaches past what the storage declares (PyTorch 1.13 reads past the end here).
-        records[0].record.storage.numel = 5;
-        const fs::path pastEnd = scratch("past_end.pth");
-        writeZip(pastEnd, {{"s/data.pkl", pickleStateDict(records, "")}, {"s/data/0", std::string(20, '\0')}});
-        err = errorOf(pastEnd);
-        QVERIFY2(err.contains(QStringLiteral("mask_decoder.mask_tokens.weight")) && err.contains(QStringLiteral("needs 6 elements")),
-                 qPrintable(err));
-
-        records[0].record.storage.numel = 6;
-        const fs::path missingStorage = scratch("missing_storage.pth");
-        writeZip(missingStorage, {{"s/data.pkl", pickleStateDict(records, "")}});
-        QVERIFY(errorOf(missingStorage).contains(QStringLiteral("does not contain")));
-
-        const fs::path torchScript = scratch("scripted.pt");
-        writeZip(torchScript, {{"scripted/constants.pkl", "\x80\x02)."}, {"scripted/code/x.py", "pass"}});
-        QVERIFY(errorOf(torchScript).contains(QStringLiteral("TorchScript")));
-
-        const fs::path legacy = scratch("legacy.pth");
-        writeBytes(legacy, bin("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19."));
-        QVERIFY(errorOf(legacy).contains(QStringLiteral("legacy")));
-
-        const fs::path onnx = scratch("model.onnx");
-        writeBytes(onnx, bin("\x08\x07\x12\x07" "pytorch"));
-        QVERIFY(errorOf(onnx).contains(QStringLiteral("birkhoff convert")));
-
-        const fs::path garbage = scratch("garbage.bin");
-        writeBytes(garbage, "hello world, not a model");
-        QVERIFY(errorOf(garbage).contains(QStringLiteral("neither")));
-
-        const fs::path empty = scratch("empty.pth");
-        writeBytes(empty, "");
-        QVERIFY(errorOf(empty).contains(QStringLiteral("empty")));
-        QVERIFY(errorOf(scratch("does_not_exist.pth")).contains(QStringLiteral("No such file")));
-        QVERIFY(errorOf(scratch("")).contains(QStringLiteral("directory")));
+        const fs::path dir = scratch("bad");
+        fs::create_directories(dir);
+        for (const auto& bad : birkhoff::test::makeBadCheckpoints(dir)) {
+            const QString err = errorOf(bad.path);
+            QVERIFY2(!err.isEmpty(), bad.label.c_str());
+            qInfo("%s -> %s", bad.label.c_str(), qPrintable(err));
+            for (const auto& fragment : bad.expected)
+                QVERIFY2(err.contains(QString::fromStdString(fragment)),
+                         qPrintable(QString::fromStdString(bad.label) + QStringLiteral(": ") + err));
+        }
     }
 
     void corruptDeflatedEntryFails()

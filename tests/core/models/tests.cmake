@@ -1,3 +1,6 @@
+birkhoff_add_qtest(NAME core.models.family EXECUTABLE tests_core CLASS TestFamily
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/sam_keys.cpp ${CMAKE_CURRENT_LIST_DIR}/test_family.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.models.family_golden EXECUTABLE tests_core CLASS TestFamilyGolden LABELS golden)
 target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/model_test_support.cpp)
 birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestSamModels
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
