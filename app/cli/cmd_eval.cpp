@@ -17,13 +17,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::unique_ptr<eval::PromptableModel> loadModel(const fs::path& path, const char* role)
+std::unique_ptr<eval::PromptableModel> announce(eval::LoadedEvalModel loaded, const char* role, const fs::path& path)
 {
-    std::fprintf(stderr, "loading the %s model %s\n", role, path.string().c_str());
-    double seconds = 0;
-    auto model = eval::loadSamEvalModel(path, &seconds);
-    std::fprintf(stderr, "  loaded in %.1f s\n", seconds);
-    return model;
+    std::fprintf(stderr, "%s model %s: %s, ready in %.1f s\n", role, path.string().c_str(), loaded.description.c_str(),
+                 loaded.loadSeconds);
+    return std::move(loaded.model);
 }
 
 int runEval(const QStringList& args)
@@ -38,6 +36,15 @@ int runEval(const QStringList& args)
                                    QStringLiteral("M"));
     const QCommandLineOption compressed(QStringLiteral("compressed"),
                                         QStringLiteral("Compressed model to compare with the original."), QStringLiteral("C"));
+    const QCommandLineOption compress(QStringLiteral("compress"),
+                                      QStringLiteral("Compress --model in memory (settings below) and compare with that."));
+    const QCommandLineOption lOption(QStringLiteral("l"), QStringLiteral("--compress: side of the square (default 0.1)."),
+                                     QStringLiteral("l"), QStringLiteral("0.1"));
+    const QCommandLineOption uOption(QStringLiteral("U"),
+                                     QStringLiteral("--compress: U candidates, comma-separated (default 1225,1600)."),
+                                     QStringLiteral("U"), QStringLiteral("1225,1600"));
+    const QCommandLineOption mOption(QStringLiteral("M"), QStringLiteral("--compress: maximum outlier rings (default 3)."),
+                                     QStringLiteral("M"), QStringLiteral("3"));
     const QCommandLineOption annotations(
         QStringLiteral("annotations"),
         QStringLiteral("COCO instances JSON, an SA-1B per-image JSON, or a folder of SA-1B per-image JSON files."),
@@ -68,7 +75,7 @@ int runEval(const QStringList& args)
     const QCommandLineOption overwrite(QStringLiteral("overwrite"), QStringLiteral("Replace an existing --csv file."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the report as JSON."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({model, compressed, annotations, images, prompt, maskRule, minArea, limit, shard, csv, resume,
+    parser.addOptions({model, compressed, compress, lOption, uOption, mOption, annotations, images, prompt, maskRule, minArea, limit, shard, csv, resume,
                        overwrite, json, quiet});
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
@@ -79,8 +86,10 @@ int runEval(const QStringList& args)
     };
     if (!parser.isSet(annotations))
         return usage(QStringLiteral("--annotations is required"));
-    if (!parser.isSet(compressed))
-        return usage(QStringLiteral("give the compressed model with --compressed"));
+    if (parser.isSet(compressed) == parser.isSet(compress))
+        return usage(QStringLiteral("give the compressed model with --compressed C, or --compress to compress --model in memory"));
+    if (!parser.isSet(compress) && (parser.isSet(lOption) || parser.isSet(uOption) || parser.isSet(mOption)))
+        return usage(QStringLiteral("--l, --U and --M go with --compress"));
     if (parser.isSet(resume) && !parser.isSet(csv))
         return usage(QStringLiteral("--resume needs --csv"));
     if (parser.isSet(resume) && parser.isSet(overwrite))
@@ -107,6 +116,23 @@ int runEval(const QStringList& args)
             return usage(QStringLiteral("--limit must be a positive integer"));
         options.limit = static_cast<std::size_t>(n);
     }
+    eval::InMemoryCompression compression;
+    compression.l = parser.value(lOption).toDouble(&ok);
+    if (!ok)
+        return usage(QStringLiteral("--l must be a number"));
+    std::vector<double> uValues;
+    if (!parseNumberList(parser.value(uOption), uValues))
+        return usage(QStringLiteral("--U must be a comma-separated list of numbers"));
+    compression.uList.clear();
+    for (const double u : uValues) {
+        if (!(u >= 1) || u != static_cast<double>(static_cast<std::uint32_t>(u)))
+            return usage(QStringLiteral("--U values must be positive integers"));
+        compression.uList.push_back(static_cast<std::uint32_t>(u));
+    }
+    const int rings = parser.value(mOption).toInt(&ok);
+    if (!ok || rings < 0)
+        return usage(QStringLiteral("--M must be a non-negative integer"));
+    compression.maxRings = static_cast<std::uint32_t>(rings);
     options.resume = parser.isSet(resume);
     options.overwrite = parser.isSet(overwrite);
     if (parser.isSet(csv))
@@ -117,20 +143,24 @@ int runEval(const QStringList& args)
         fs::path modelPath = parser.isSet(model) ? fs::path(toStd(parser.value(model))) : findDefaultModel();
         if (modelPath.empty())
             throw Error("no --model given and the default model is not installed (run scripts/setup.sh)");
-        const fs::path compressedPath = toStd(parser.value(compressed));
+        const fs::path compressedPath = parser.isSet(compressed) ? fs::path(toStd(parser.value(compressed))) : modelPath;
         options.imagesDir = parser.isSet(images) ? fs::path(toStd(parser.value(images)))
                             : fs::is_directory(annotationsPath) ? annotationsPath
                                                                 : annotationsPath.parent_path();
         options.originalName = modelPath.filename().string();
-        options.compressedName = compressedPath.filename().string();
+        options.compressedName = parser.isSet(compressed)
+                                     ? compressedPath.filename().string()
+                                     : options.originalName + " compressed in memory (" + compression.text() + ")";
 
         const eval::Dataset dataset = eval::Dataset::open(annotationsPath);
         std::fprintf(stderr, "dataset %s (%s): %zu image entries\n", annotationsPath.string().c_str(),
                      eval::datasetFormatName(dataset.format()).c_str(), dataset.size());
-        const auto original = loadModel(modelPath, "original");
-        const auto other = loadModel(compressedPath, "compressed");
-
         const Progress progress = consoleProgress(parser.isSet(quiet));
+        const Progress loading{{}, progress.cancel};
+        const auto original = announce(eval::loadSamEvalModel(modelPath, loading), "original", modelPath);
+        const auto other = announce(parser.isSet(compressed) ? eval::loadSamEvalModel(compressedPath, loading)
+                                                             : eval::compressSamEvalModel(modelPath, compression, loading),
+                                    "compressed", compressedPath);
         eval::EvalResult result;
         try {
             result = eval::runEvaluation(dataset, *original, *other, options, progress);

@@ -1,11 +1,26 @@
-// SAM predictor as an evaluation model.
+// SAM models for the evaluation: predictor adapter and loaders (dense, compressed file, in memory).
 #include "core/eval/sam_eval_model.h"
 
+#include "core/codec/compressor.h"
+#include "core/format/encoded_tensor.h"
+#include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
+#include "core/models/family.h"
+#include "core/models/sam_config.h"
 #include "core/models/sam_model.h"
 #include "core/predict/predictor.h"
 #include "core/util/error.h"
 
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
 namespace birkhoff::eval {
+
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -45,19 +60,120 @@ private:
     std::shared_ptr<const predict::ImageEmbedding> embedding_;
 };
 
+double secondsSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+/// The model for `tensors` (original key names), configured from their shapes and a config.json
+/// beside `source`.
+std::shared_ptr<models::SamModel> buildModel(const io::StateDict& tensors, const fs::path& source)
+{
+    const std::optional<fs::path> configPath = models::configBesideCheckpoint(source);
+    nlohmann::json overrides;
+    if (configPath)
+        overrides = models::readConfigFile(*configPath);
+    const models::SamConfig config =
+        models::inferSamConfig(models::shapesOf(tensors), configPath ? &overrides : nullptr, source.string());
+    return models::buildSamModel(config, tensors, source.string());
+}
+
+bool isZip(const fs::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    char head[4] = {};
+    in.read(head, sizeof head);
+    return in.gcount() == 4 && std::memcmp(head, "PK\x03\x04", 4) == 0;
+}
+
+bool isCompressedLayout(const io::StateDict& tensors)
+{
+    for (const auto& name : tensors.names())
+        if (name.size() > 10 && name.compare(name.size() - 10, 10, ".load_type") == 0)
+            return true;
+    return false;
+}
+
+std::string uListText(const std::vector<std::uint32_t>& uList)
+{
+    std::string s;
+    for (std::size_t i = 0; i < uList.size(); ++i)
+        s += (i ? "," : "") + std::to_string(uList[i]);
+    return s;
+}
+
 }  // namespace
 
 std::unique_ptr<PromptableModel> makeSamEvalModel(std::shared_ptr<const models::SamModel> model)
 {
+    if (!model)
+        throw Error("makeSamEvalModel: no model");
     return std::make_unique<SamEvalModel>(std::move(model));
 }
 
-std::unique_ptr<PromptableModel> loadSamEvalModel(const std::filesystem::path& path, double* loadSeconds)
+LoadedEvalModel loadSamEvalModel(const fs::path& path, const Progress& progress)
 {
-    auto model = models::loadSamModel(path);
-    if (loadSeconds)
-        *loadSeconds = model->info.loadMs / 1000.0;
-    return makeSamEvalModel(std::move(model));
+    const auto start = std::chrono::steady_clock::now();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        throw Error("model file " + path.string() + " does not exist");
+    LoadedEvalModel loaded;
+    if (!isZip(path)) {
+        const io::SafetensorsContent content = io::readSafetensors(path);
+        if (isCompressedLayout(content.tensors)) {
+            const format::CompressedModel compressed = format::parseCompressedModel(content, path.string());
+            loaded.model = makeSamEvalModel(buildModel(format::restoreDense(compressed, progress), path));
+            loaded.description = "compressed file (l=" + std::to_string(compressed.l).substr(0, 6) + ", U="
+                                 + uListText(compressed.uList) + "), decoded to dense weights";
+            loaded.loadSeconds = secondsSince(start);
+            return loaded;
+        }
+    }
+    const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
+    loaded.model = makeSamEvalModel(buildModel(checkpoint.tensors, path));
+    loaded.description = std::string(io::checkpointFormatName(checkpoint.format)) + " checkpoint";
+    loaded.loadSeconds = secondsSince(start);
+    return loaded;
+}
+
+std::string InMemoryCompression::text() const
+{
+    char l[32];
+    std::snprintf(l, sizeof l, "%g", this->l);
+    return std::string("l=") + l + " U=" + uListText(uList) + " M=" + std::to_string(maxRings);
+}
+
+LoadedEvalModel compressSamEvalModel(const fs::path& path, const InMemoryCompression& settings,
+                                     const Progress& progress)
+{
+    const auto start = std::chrono::steady_clock::now();
+    const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
+    const models::FamilyInfo family = models::detectFamily(checkpoint.tensors);
+    std::vector<codec::TensorRole> roles;
+    for (const auto& role : models::classifyAll(family, checkpoint.tensors)) {
+        if (role.kind == models::TensorKind::LinearWeight)
+            roles.push_back(codec::TensorRole::LinearWeight);
+        else if (role.kind == models::TensorKind::Buffer)
+            roles.push_back(codec::TensorRole::Buffer);
+        else
+            roles.push_back(codec::TensorRole::Parameter);
+    }
+    codec::CompressOptions options;
+    options.defaults.l = static_cast<float>(settings.l);
+    options.defaults.uList = settings.uList;
+    options.defaults.maxRings = settings.maxRings;
+    options.originalFileBytes = checkpoint.fileBytes;
+    codec::validateOptions(options);
+    const codec::CompressionResult result = codec::compressModel(checkpoint.tensors, roles, options, progress);
+    const double compressSeconds = secondsSince(start);
+    LoadedEvalModel loaded;
+    loaded.model = makeSamEvalModel(buildModel(format::restoreDense(result.model, progress), path));
+    char text[160];
+    std::snprintf(text, sizeof text, "compressed in memory (%s): ratio %.3f, %.2f bits/weight, %.1f s",
+                  settings.text().c_str(), result.report.ratio(), result.report.bitsPerWeight(), compressSeconds);
+    loaded.description = text;
+    loaded.loadSeconds = secondsSince(start);
+    return loaded;
 }
 
 }  // namespace birkhoff::eval

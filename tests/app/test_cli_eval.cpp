@@ -176,6 +176,31 @@ private slots:
         QVERIFY2(std::fabs(miou - 0.486666) <= 0.005, qPrintable(QStringLiteral("point mIoU %1").arg(miou, 0, 'f', 6)));
     }
 
+    void paperDefaultCompressionInMemory()
+    {
+        BIRKHOFF_REQUIRE_SHARED("data/coco-mini/annotations.json");
+        if (!requireInputs())
+            BIRKHOFF_SKIP("the default model is not installed (run scripts/setup.sh), so eval did NOT run");
+        QStringList args = base_;
+        const int at = args.indexOf(QStringLiteral("--compressed"));
+        args.removeAt(at + 1);
+        args[at] = QStringLiteral("--compress");
+        const auto r = runCli(args + QStringList{QStringLiteral("--json")}, 600000);
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("compressed in memory (l=0.1 U=1225,1600 M=3)")), qPrintable(r.err));
+        const json report = json::parse(r.out.toStdString());
+        QCOMPARE(report["counts"]["evaluated"].get<int>(), 47);
+        const double original = report["original"]["miou"].get<double>();
+        const double compressed = report["compressed"]["miou"].get<double>();
+        const double agreement = report["agreement"]["mean_iou"].get<double>();
+        qInfo("box mIoU original %.6f, compressed (paper defaults) %.6f, drop %.6f, agreement %.6f (min %.6f)", original,
+              compressed, original - compressed, agreement, report["agreement"]["min_iou"].get<double>());
+        QVERIFY(compressed >= 0.0 && compressed <= 1.0);
+        QVERIFY(agreement > 0.5 && agreement <= 1.0);
+        QVERIFY(std::fabs(original - compressed) < 0.1);
+        QVERIFY(report["compressed"]["name"].get<std::string>().find("compressed in memory") != std::string::npos);
+    }
+
     void badCommandLines()
     {
         const auto noAnnotations = runCli({QStringLiteral("eval"), QStringLiteral("--compressed"), QStringLiteral("x")});
@@ -190,6 +215,12 @@ private slots:
                                       QStringLiteral("2/2")});
         QCOMPARE(badShard.exitCode, 2);
         QVERIFY2(badShard.err.contains(QStringLiteral("i/n")), qPrintable(badShard.err));
+        const auto both = runCli({QStringLiteral("eval"), QStringLiteral("--compressed"), QStringLiteral("x"),
+                                  QStringLiteral("--compress"), QStringLiteral("--annotations"), QStringLiteral("a.json")});
+        QCOMPARE(both.exitCode, 2);
+        const auto badU = runCli({QStringLiteral("eval"), QStringLiteral("--compress"), QStringLiteral("--U"),
+                                  QStringLiteral("12.5"), QStringLiteral("--annotations"), QStringLiteral("a.json")});
+        QCOMPARE(badU.exitCode, 2);
         const auto resumeNoCsv = runCli({QStringLiteral("eval"), QStringLiteral("--compressed"), QStringLiteral("x"),
                                          QStringLiteral("--annotations"), QStringLiteral("a.json"), QStringLiteral("--resume")});
         QCOMPARE(resumeNoCsv.exitCode, 2);
