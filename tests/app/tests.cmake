@@ -11,3 +11,7 @@ birkhoff_add_qtest(NAME app.bench_hyperlinear EXECUTABLE tests_core CLASS TestBe
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bench_hyperlinear.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_segment EXECUTABLE tests_core CLASS TestCliSegment
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_segment.cpp LABELS golden)
+birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEvalMerge
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval_merge.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_eval EXECUTABLE tests_core CLASS TestCliEval
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval.cpp LABELS slow)
