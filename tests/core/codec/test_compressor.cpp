@@ -16,6 +16,7 @@
 #include <QTest>
 
 #include <atomic>
+#include <functional>
 #include <mutex>
 
 using namespace birkhoff;
@@ -134,6 +135,37 @@ private slots:
         QVERIFY(hasExtension(back, format::extension::kPerTensorL));
         QVERIFY(format::decodeTensor(back.at("enc.blocks.0.qkv.weight"))
                     .equal(format::decodeTensor(r.model.at("enc.blocks.0.qkv.weight"))));
+    }
+
+    void invalidSettingsAreRejected()
+    {
+        const auto rejects = [](const std::function<void(CompressOptions&)>& edit, const char* fragment) {
+            CompressOptions o;
+            edit(o);
+            try {
+                validateOptions(o);
+                QFAIL((std::string("accepted: ") + fragment).c_str());
+            } catch (const Error& e) {
+                QVERIFY2(std::string(e.what()).find(fragment) != std::string::npos, e.what());
+            }
+        };
+        rejects([](CompressOptions& o) { o.defaults.uList = {1225, 1000}; }, "U = 1000 is not a perfect square");
+        rejects([](CompressOptions& o) { o.defaults.uList = {}; }, "the U list is empty");
+        rejects([](CompressOptions& o) { o.defaults.uList = {0}; }, "U = 0");
+        rejects([](CompressOptions& o) { o.defaults.uList = {1u << 18}; }, "not a perfect square in [1, 65536]");
+        rejects([](CompressOptions& o) { o.defaults.l = 0.f; }, "l = 0");
+        rejects([](CompressOptions& o) { o.defaults.l = -0.1f; }, "must be a finite number > 0");
+        rejects([](CompressOptions& o) { o.defaults.l = INFINITY; }, "must be a finite number > 0");
+        rejects([](CompressOptions& o) { o.defaults.l = NAN; }, "must be a finite number > 0");
+        rejects([](CompressOptions& o) { o.defaults.maxRings = 65; }, "M = 65 exceeds");
+        rejects([](CompressOptions& o) { o.defaults.lossHope = -1.f; }, "thresholds");
+        rejects([](CompressOptions& o) { o.targetMae = -1.0; }, "--target-mae");
+        rejects([](CompressOptions& o) { o.targetRatio = 0.0; }, "--target-ratio");
+        rejects([](CompressOptions& o) { o.targetRatio = NAN; }, "--target-ratio");
+        CompressOptions ok;
+        ok.defaults.uList = {1, 4, 65536};
+        ok.defaults.maxRings = 0;
+        validateOptions(ok);
     }
 
     void badOverridesAreRejected()
