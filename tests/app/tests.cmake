@@ -14,4 +14,5 @@ birkhoff_add_qtest(NAME app.cli_segment EXECUTABLE tests_core CLASS TestCliSegme
 birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEvalMerge
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval_merge.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_eval EXECUTABLE tests_core CLASS TestCliEval
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval.cpp LABELS slow)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval.cpp LABELS slow TIMEOUT 1500
+  ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1200000)
