@@ -298,19 +298,6 @@ std::vector<std::string> parseNameList(const std::string& json, const std::strin
 
 }  // namespace
 
-const char* loadTypeName(LoadType type)
-{
-    switch (type) {
-    case LoadType::Raw:
-        return "raw";
-    case LoadType::Pairs:
-        return "pairs";
-    case LoadType::LinearMatrix:
-        return "linear";
-    }
-    return "?";
-}
-
 std::int64_t EncodedTensor::numel() const
 {
     if (!isEncoded())

@@ -36,9 +36,6 @@ enum class LoadType : std::uint8_t {
     LinearMatrix = 2,  ///< nn.Linear weight: [out, in/2] index matrix (HyperLinear keeps it)
 };
 
-/// "raw", "pairs" or "linear".
-const char* loadTypeName(LoadType type);
-
 /// One tensor of a compressed model.
 struct EncodedTensor {
     std::string name;                 ///< state-dict key
