@@ -126,11 +126,23 @@ std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& pro
     return {sparse, dense};
 }
 
-DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt) const
+DecoderImageCache SamModel::prepareDecoder(const at::Tensor& imageEmbedding) const
+{
+    const at::NoGradGuard noGrad;
+    return rethrowAsError("mask decoder", [&] {
+        return maskDecoder_->prepareImage(imageEmbedding, promptEncoder_->denseEncoding(),
+                                          promptEncoder_->noMaskEmbedding(1));
+    });
+}
+
+DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
+                               const DecoderImageCache* cache) const
 {
     const at::NoGradGuard noGrad;
     return rethrowAsError("mask decoder", [&] {
         auto [sparse, dense] = embedPrompt(prompt);
+        if (cache && !prompt.maskInput.defined())
+            return maskDecoder_->forward(*cache, sparse);
         return maskDecoder_->forward(imageEmbedding, promptEncoder_->denseEncoding(), sparse, dense);
     });
 }

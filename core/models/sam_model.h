@@ -52,8 +52,14 @@ public:
     at::Tensor encodeImage(const at::Tensor& input) const;
     /// Sparse [B, N(+0), D] and dense [B, D, g, g] prompt embeddings.
     std::pair<at::Tensor, at::Tensor> embedPrompt(const PromptTensors& prompt) const;
+    /// The mask decoder's prompt-independent work for one image embedding [1, D, g, g] (prompts
+    /// without a mask input), to pass to decode() for every click on that image.
+    DecoderImageCache prepareDecoder(const at::Tensor& imageEmbedding) const;
     /// Prompt encoder + mask decoder without autograd: every mask token's logits and IoU.
-    DecoderOutput decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt) const;
+    /// `cache` (from prepareDecoder on the same embedding) is used when the prompt has no mask
+    /// input; the results are the same with or without it.
+    DecoderOutput decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
+                         const DecoderImageCache* cache = nullptr) const;
 
     /// Every parameter and buffer in PyTorch state_dict order (a module's own parameters, then
     /// its own buffers, then its children in registration order), named as in the checkpoint.
