@@ -294,18 +294,11 @@ TilePlan makePlan(const IsaBlocking& b, std::int64_t groups, std::int64_t tokens
 }  // namespace
 }  // namespace detail
 
-void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
-                        float* y, const HyperLinearOptions& options)
-{
-    if (tokens < 0)
-        throw std::invalid_argument("HyperLinear: negative token count " + std::to_string(tokens));
-    if (tokens == 0)
-        return;
-    if (x == nullptr || y == nullptr)
-        throw std::invalid_argument("HyperLinear: null input or output");
-    const CpuIsa isa = effectiveHyperLinearIsa(options.isa);
-    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+namespace {
 
+detail::TileProblem makeProblem(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                                float* y)
+{
     detail::TileProblem pr;
     pr.grouped = weight.groupedIndices().data();
     pr.bits = weight.bits();
@@ -319,6 +312,23 @@ void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::in
     pr.tokens = tokens;
     pr.bias = bias;
     pr.y = y;
+    return pr;
+}
+
+}  // namespace
+
+void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                        float* y, const HyperLinearOptions& options)
+{
+    if (tokens < 0)
+        throw std::invalid_argument("HyperLinear: negative token count " + std::to_string(tokens));
+    if (tokens == 0)
+        return;
+    if (x == nullptr || y == nullptr)
+        throw std::invalid_argument("HyperLinear: null input or output");
+    const CpuIsa isa = effectiveHyperLinearIsa(options.isa);
+    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    detail::TileProblem pr = makeProblem(weight, x, tokens, bias, y);
     switch (isa) {
     case CpuIsa::Avx512: {
         const VectorDecode decode = weight.avx512Decode();
@@ -341,30 +351,26 @@ void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::in
     }
 }
 
-void decodeDenseWeight(const HyperLinearWeight& weight, float* dense)
+void decodeDenseWeight(const HyperLinearWeight& weight, float* dense, const HyperLinearOptions& options)
 {
-    const std::int64_t out = weight.outFeatures();
-    const std::int64_t in = weight.inFeatures();
-    const std::int64_t pairs = weight.pairsPerRow();
-    const unsigned bits = weight.bits();
-    // A table of our own (bit-identical to decodeIndex), so the weight keeps none.
-    std::vector<float> table(2 * decodeTableEntries(weight.lattice()));
-    buildDecodeTable(weight.lattice(), table.data());
-    const std::uint8_t* grouped = weight.groupedIndices().data();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t g = 0; g < weight.rowGroups(); ++g) {
-        const std::uint8_t* column = grouped + static_cast<std::size_t>(g * pairs) * 2 * bits;
-        std::uint32_t idx[kHyperRowGroup];
-        for (std::int64_t p = 0; p < pairs; ++p, column += 2 * bits) {
-            detail::unpackGroupColumn(column, bits, idx);
-            for (std::int64_t r = 0; r < kHyperRowGroup && g * kHyperRowGroup + r < out; ++r) {
-                float* dst = dense + (g * kHyperRowGroup + r) * in + 2 * p;
-                const float* w = table.data() + 2 * static_cast<std::size_t>(idx[r]);
-                dst[0] = w[0];
-                if (2 * p + 1 < in)
-                    dst[1] = w[1];
-            }
-        }
+    detail::TileProblem pr = makeProblem(weight, nullptr, 0, nullptr, nullptr);
+    pr.plan.threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    switch (effectiveHyperLinearIsa(options.isa)) {
+    case CpuIsa::Avx512: {
+        const VectorDecode decode = weight.avx512Decode();
+        pr.decodeMode = static_cast<int>(decode);
+        pr.table = decode == VectorDecode::Table ? weight.decodeTable() : nullptr;
+        detail::decodeDenseAvx512(pr, dense);
+        break;
+    }
+    case CpuIsa::Avx2Fma:
+        pr.table = weight.decodeTable();
+        detail::decodeDenseAvx2(pr, dense);
+        break;
+    case CpuIsa::Portable:
+        pr.table = weight.decodeTable();
+        detail::decodeDensePortable(pr, dense);
+        break;
     }
 }
 

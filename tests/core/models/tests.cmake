@@ -6,3 +6,5 @@ birkhoff_add_qtest(NAME core.models.sam_vit_golden EXECUTABLE tests_core CLASS T
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_vit_golden.cpp LABELS golden)
 birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestSamModels
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.models.hyper_linear EXECUTABLE tests_core CLASS TestHyperLinearModel
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear.cpp LABELS unit)
