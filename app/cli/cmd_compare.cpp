@@ -10,6 +10,7 @@
 #include "cli/sam_options.h"
 
 #include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <iomanip>
 #include <sstream>

@@ -8,8 +8,7 @@
 #include "cli/sam_options.h"
 
 #include <nlohmann/json.hpp>
-#include <QDir>
-#include <chrono>
+
 #include <cstdio>
 
 namespace birkhoff::cli {

@@ -1,7 +1,8 @@
 // HyperLinear benchmark: dense vs decode-then-dense vs HyperLinear, interleaved (see header).
 #include "core/bench/hyperlinear_bench.h"
 
-#include "core/bench/synthetic_weights.h"
+#include "core/bench/synthetic_checkpoint.h"
+#include "core/codec/tensor_encoder.h"
 #include "core/models/hyper_linear.h"
 #include "core/util/error.h"
 
@@ -12,12 +13,40 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <random>
 
 namespace birkhoff::bench {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+/// Deterministic N(0, scale^2) values of the given shape.
+at::Tensor normalTensor(std::vector<std::int64_t> sizes, float scale, std::uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.f, scale);
+    at::Tensor t = at::empty(sizes, at::kFloat);
+    float* data = t.data_ptr<float>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        data[i] = normal(rng);
+    return t;
+}
+
+/// A Linear weight drawn like a trained SAM weight (core/bench/synthetic_checkpoint.h) and
+/// compressed with the paper's defaults by the codec.
+format::EncodedTensor compressedSamLikeWeight(const LinearShape& shape, const std::string& name, std::uint64_t seed)
+{
+    const SyntheticTensorSpec spec{name, {shape.out, shape.in}, codec::TensorRole::LinearWeight,
+                                   ValueKind::LinearOrConvWeight};
+    const io::StateDict drawn = makeSyntheticCheckpoint({spec}, seed);
+    codec::TensorEncoding encoding =
+        codec::encodeTensor(name, drawn.at(name), codec::TensorRole::LinearWeight, codec::TensorSettings{});
+    if (encoding.path != codec::StoragePath::Hyper)
+        throw Error("bench hyperlinear: the synthetic weight " + name + " was stored " +
+                    codec::storagePathName(encoding.path) + " instead of compressed");
+    return std::move(encoding.tensor);
+}
 
 double medianOf(std::vector<double> v)
 {
@@ -100,11 +129,10 @@ std::vector<HyperLinearBenchRecord> runHyperLinearBench(const HyperLinearBenchOp
     for (std::size_t si = 0; si < options.shapes.size(); ++si) {
         const LinearShape& shape = options.shapes[si];
         const std::string shapeText = std::to_string(shape.out) + "x" + std::to_string(shape.in);
-        const at::Tensor original = samLikeLinearWeight(shape.out, shape.in, 1000 + si);
-        const format::EncodedTensor encoded = encodeLinearWeight(shape.model + "." + shapeText, original);
+        const format::EncodedTensor encoded = compressedSamLikeWeight(shape, shape.model + "." + shapeText, 1000 + si);
         const auto probe = models::HyperLinearBackend::fromEncoded(encoded, hyperOptions);
         const at::Tensor dense = probe->denseWeight();  // the compressed weight's values, dense
-        const at::Tensor bias = samLikeLinearWeight(1, shape.out, 2000 + si).view({shape.out});
+        const at::Tensor bias = normalTensor({shape.out}, 0.02f, 2000 + si);
         const std::int64_t hyperBytes = probe->weightBytes();
         for (const auto& cache : options.caches) {
             const std::int64_t copies =
@@ -113,8 +141,7 @@ std::vector<HyperLinearBenchRecord> runHyperLinearBench(const HyperLinearBenchOp
             for (std::int64_t tokens : options.tokens) {
                 progress.checkCancelled();
                 progress.report(doneCases / totalCases, shapeText + " x " + std::to_string(tokens) + " tokens, " + cache);
-                const at::Tensor x =
-                    samLikeLinearWeight(tokens, shape.in, 3000 + static_cast<std::uint64_t>(tokens)).mul_(50.f);
+                const at::Tensor x = normalTensor({tokens, shape.in}, 1.f, 3000 + static_cast<std::uint64_t>(tokens));
                 std::size_t next = 0;
                 auto nextCopy = [&] { return (next++) % static_cast<std::size_t>(copies); };
                 const std::function<void()> methods[3] = {

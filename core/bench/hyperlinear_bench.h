@@ -7,7 +7,8 @@
 // "cold" (the call cycles through as many copies as it takes to exceed the last-level cache, as
 // when a whole model runs and each layer's weights come from memory). The three methods are
 // interleaved round by round and each reports its median, so load changes on the machine hit all
-// three alike. Weights are samLikeLinearWeight() compressed with the paper's defaults.
+// three alike. Weights are drawn like trained SAM weights (synthetic_checkpoint.h: N(0, 0.02)
+// with 1% heavier-tailed entries) and compressed by the codec with the paper's defaults.
 #pragma once
 
 #include "core/util/progress.h"

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -47,6 +48,13 @@ std::int64_t statusField(const char* field)
 }
 
 }  // namespace
+
+double processCpuMs()
+{
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_nsec) / 1e6;
+}
 
 std::int64_t currentRssBytes()
 {
@@ -106,31 +114,37 @@ std::vector<ModelBenchResult> benchmarkModels(const std::vector<ModelUnderTest>&
         r.compressedLinearLayers = model->info.compressedLinearLayers;
 
         predict::SamPredictor predictor(model);
-        std::vector<double> encoder, preprocess;
+        std::vector<double> encoder, preprocess, encoderCpu;
         for (int i = 0; i < options.warmup + options.encoderRuns; ++i) {
             progress.checkCancelled();
             progress.report((static_cast<double>(m) + 0.5 * i / (options.warmup + options.encoderRuns)) / steps,
                             entry.label + ": image encoder");
+            const double cpuStart = processCpuMs();
             const auto embedding = predictor.setImage(image);
             if (i >= options.warmup) {
                 encoder.push_back(embedding->encoderMs);
                 preprocess.push_back(embedding->preprocessMs);
+                encoderCpu.push_back(processCpuMs() - cpuStart);
             }
         }
-        std::vector<double> decoder, post, click;
+        predict::PredictOptions predictOptions;
+        predictOptions.output = options.output;
+        std::vector<double> decoder, post, click, clickCpu;
         const int grid = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(options.clicks))));
         for (int i = 0; i < options.warmup + options.clicks; ++i) {
             progress.checkCancelled();
             const int k = i % (grid * grid);
             predict::Prompt prompt;
             prompt.points.push_back({(k % grid + 0.5) * image.cols / grid, (k / grid + 0.5) * image.rows / grid, 1});
+            const double cpuStart = processCpuMs();
             const auto start = std::chrono::steady_clock::now();
-            const predict::Prediction p = predictor.predict(prompt);
+            const predict::Prediction p = predictor.predict(prompt, predictOptions);
             const double total = msSince(start);
             if (i >= options.warmup) {
                 decoder.push_back(p.decoderMs);
                 post.push_back(p.postprocessMs);
                 click.push_back(total);
+                clickCpu.push_back(processCpuMs() - cpuStart);
             }
         }
         r.encoderMs = percentile(encoder, 0.5);
@@ -140,6 +154,8 @@ std::vector<ModelBenchResult> benchmarkModels(const std::vector<ModelUnderTest>&
         r.postprocessMs = percentile(post, 0.5);
         r.clickMs = percentile(click, 0.5);
         r.clickP90Ms = percentile(click, 0.9);
+        r.encoderCpuMs = percentile(encoderCpu, 0.5);
+        r.clickCpuMs = percentile(clickCpu, 0.5);
         r.peakRssBytes = peakRssBytes();
         results.push_back(r);
     }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/models/sam_model.h"
+#include "core/predict/predictor.h"
 #include "core/util/progress.h"
 
 #include <opencv2/core/mat.hpp>
@@ -24,6 +25,9 @@ struct ModelBenchOptions {
     int encoderRuns = 3;  ///< image encodings timed (the median is reported)
     int clicks = 20;      ///< single-point prompts decoded (the median is reported)
     int warmup = 1;       ///< untimed runs of each before measuring
+    /// Masks per click: the single mask of a live preview (ONNX rule, default) or the three
+    /// multimask candidates, each upscaled to the original size.
+    predict::MaskOutput output = predict::MaskOutput::OnnxSingle;
 };
 
 struct ModelBenchResult {
@@ -41,6 +45,10 @@ struct ModelBenchResult {
     double postprocessMs = 0;      ///< per click: upscaling to the original size + threshold (median)
     double clickMs = 0;            ///< per click, decoder + post-processing (median)
     double clickP90Ms = 0;
+    /// Process CPU time (all threads) per encoding / per click (median): on a machine shared
+    /// with other work this shows the cost independently of how much CPU the process got.
+    double encoderCpuMs = 0;
+    double clickCpuMs = 0;
     std::int64_t peakRssBytes = 0; ///< peak resident memory while loading and running this model
     std::int64_t rssAfterLoadBytes = 0;
     int threads = 0;
@@ -61,6 +69,9 @@ cv::Mat syntheticBenchImage(cv::Size size);
 /// image on a fixed grid. @throws Error from loading; CancelledError when cancelled.
 std::vector<ModelBenchResult> benchmarkModels(const std::vector<ModelUnderTest>& models, const cv::Mat& image,
                                               const ModelBenchOptions& options, const Progress& progress = {});
+
+/// CPU time consumed by this process so far (all threads), in milliseconds.
+double processCpuMs();
 
 /// Current and peak resident set size of this process (bytes), from /proc/self/status.
 std::int64_t currentRssBytes();

@@ -279,10 +279,27 @@ HyperLinearAttachment attachHyperLinear(torch::nn::Module& model, const format::
     return result;
 }
 
-io::StateDict decodeRemainingTensors(const format::CompressedModel& compressed, const HyperLinearAttachment& attachment,
-                                     const Progress& progress)
+HyperLinearBackendMap hyperLinearBackends(const format::CompressedModel& compressed, const HyperLinearOptions& options,
+                                          const Progress& progress)
 {
-    const std::set<std::string> attached(attachment.attachedTensors.begin(), attachment.attachedTensors.end());
+    HyperLinearBackendMap backends;
+    const double total = static_cast<double>(std::max<std::size_t>(1, compressed.tensors.size()));
+    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
+        const format::EncodedTensor& t = compressed.tensors[i];
+        progress.checkCancelled();
+        progress.report(static_cast<double>(i) / total, t.name);
+        if (t.loadType == format::LoadType::LinearMatrix)
+            backends.emplace(t.name, HyperLinearBackend::fromEncoded(t, options));
+    }
+    progress.report(1.0, "HyperLinear backends built");
+    return backends;
+}
+
+namespace {
+
+io::StateDict decodeAllExcept(const format::CompressedModel& compressed, const std::set<std::string>& attached,
+                              const Progress& progress)
+{
     io::StateDict out;
     const double total = static_cast<double>(std::max<std::size_t>(1, compressed.tensors.size()));
     for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
@@ -294,6 +311,24 @@ io::StateDict decodeRemainingTensors(const format::CompressedModel& compressed, 
     }
     progress.report(1.0, "decoded");
     return out;
+}
+
+}  // namespace
+
+io::StateDict decodeRemainingTensors(const format::CompressedModel& compressed, const HyperLinearBackendMap& backends,
+                                     const Progress& progress)
+{
+    std::set<std::string> attached;
+    for (const auto& kv : backends)
+        attached.insert(kv.first);
+    return decodeAllExcept(compressed, attached, progress);
+}
+
+io::StateDict decodeRemainingTensors(const format::CompressedModel& compressed, const HyperLinearAttachment& attachment,
+                                     const Progress& progress)
+{
+    return decodeAllExcept(compressed, {attachment.attachedTensors.begin(), attachment.attachedTensors.end()},
+                           progress);
 }
 
 }  // namespace birkhoff::models

@@ -2,15 +2,17 @@
 // its compressed weight (the stored lattice indices), and the function that attaches such
 // backends to every Linear layer of a model built by core when a compressed file is loaded.
 //
-// Loading a compressed model (how the model loader uses this):
-//   1. build the model as usual (every Linear layer is a birkhoff::models::Linear);
-//   2. attachHyperLinear(model, compressed): every Linear whose "<module>.weight" is stored as
-//      LoadType::LinearMatrix gets a HyperLinearBackend (its dense weight is released; the bias
-//      stays a dense float32 parameter);
-//   3. decodeRemainingTensors(compressed, attachment): everything else (biases, convolutions,
-//      norms, embeddings, raw tensors, Linear weights stored raw) decoded to float32, as the
-//      authors' loader does; load that state dict into the model with the attached weight names
-//      absent.
+// Loading a compressed model, two equivalent ways:
+//   SAM models (core/models/sam_model.h):
+//      backends = hyperLinearBackends(compressed)    one backend per LinearMatrix tensor
+//      buildSamModel(config, decodeRemainingTensors(compressed, backends), source, backends)
+//   any nn::Module tree of birkhoff::models::Linear layers:
+//      attachment = attachHyperLinear(model, compressed)   every Linear whose "<module>.weight"
+//                   is stored as LoadType::LinearMatrix gets a backend (dense weight released)
+//      load decodeRemainingTensors(compressed, attachment) into the model.
+// Either way the Linear weights stay compressed and everything else (biases, convolutions,
+// norms, embeddings, raw tensors, Linear weights stored raw) is decoded to float32, as the
+// authors' loader does; the bias of a HyperLinear layer is a dense float32 parameter.
 // The model then runs on HyperLinear: CPU tensors through the CPU kernel, CUDA tensors through
 // the CUDA kernel when the build has it (cuda preset + a CUDA-enabled LibTorch), anything else
 // through the reference path (decode to a dense tensor, then at::linear), with the reason in
@@ -102,6 +104,21 @@ struct HyperLinearAttachment {
     std::int64_t hyperWeightBytes = 0;  ///< bytes the attached backends hold
     std::int64_t denseWeightBytes = 0;  ///< float32 bytes the same weights would take dense
 };
+
+/// Backends keyed by the weight's tensor name (the LinearBackendMap of core/models/sam_model.h).
+using HyperLinearBackendMap = std::map<std::string, std::shared_ptr<const LinearBackend>>;
+
+/// A HyperLinearBackend for every tensor of `compressed` stored as LoadType::LinearMatrix, in
+/// file order. Reports progress per tensor and honours cancellation between tensors.
+/// @throws Error naming a tensor whose index stream is invalid; CancelledError.
+HyperLinearBackendMap hyperLinearBackends(const format::CompressedModel& compressed,
+                                          const HyperLinearOptions& options = {}, const Progress& progress = {});
+
+/// Every tensor of `compressed` except those in `backends`, decoded to dense (float32 for
+/// encoded tensors; raw tensors as stored), in the file's order.
+/// @throws Error as format::decodeTensor; CancelledError.
+io::StateDict decodeRemainingTensors(const format::CompressedModel& compressed, const HyperLinearBackendMap& backends,
+                                     const Progress& progress = {});
 
 /// Attaches a HyperLinearBackend to every birkhoff::models::Linear in `model` (any nn::Module
 /// tree) whose weight "<keyPrefix><module path>.weight" is stored as LoadType::LinearMatrix.

@@ -1,10 +1,12 @@
 // SAM-family model assembly, name-for-name weight loading and checkpoint opening (original and compressed).
 #include "core/models/sam_model.h"
 
+#include "core/format/encoded_tensor.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
 #include "core/models/efficient_sam.h"
 #include "core/models/efficient_vit.h"
+#include "core/models/family.h"
 #include "core/models/hiera.h"
 #include "core/models/hyper_linear.h"
 #include "core/models/rep_vit.h"
@@ -55,26 +57,39 @@ std::map<std::string, LinearImpl*> linearLayers(SamModel& model)
     return layers;
 }
 
+/// The authors' / our compressed layout (hyper_model.safetensors) has these global keys.
+bool isCompressedLayout(const io::StateDict& tensors)
+{
+    return tensors.contains("rect_l") && tensors.contains("num_inner_list");
+}
+
 bool isSafetensorsFile(const std::filesystem::path& path)
 {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec))
-        return false;
     std::ifstream in(path, std::ios::binary);
     unsigned char head[9] = {};
     in.read(reinterpret_cast<char*>(head), sizeof head);
     return in.gcount() == 9 && head[8] == '{';
 }
 
-/// True for the tensors of a hyper-compression file (every tensor has a "<name>.load_type").
-bool isCompressedLayout(const io::StateDict& tensors)
+/// The config.json of `path` (options.configPath, or the one beside it), or nullopt.
+std::optional<nlohmann::json> configOverrides(const std::filesystem::path& path, const LoadOptions& options,
+                                              std::optional<std::filesystem::path>& configPath)
 {
-    static const std::string kSuffix = ".load_type";
-    for (const auto& entry : tensors)
-        if (entry.name.size() > kSuffix.size() &&
-            entry.name.compare(entry.name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0)
-            return true;
-    return false;
+    configPath = options.configPath;
+    if (!configPath)
+        configPath = configBesideCheckpoint(path);
+    if (!configPath)
+        return std::nullopt;
+    return readConfigFile(*configPath);
+}
+
+/// Shape-only copy of a state dict (meta tensors) for family detection.
+io::StateDict shapesOnly(const TensorShapes& shapes)
+{
+    io::StateDict out;
+    for (const auto& [name, shape] : shapes)
+        out.insert(name, at::empty(shape, at::TensorOptions().device(at::kMeta)));
+    return out;
 }
 
 /// The official loaders of SAM-HQ and EdgeSAM use load_state_dict(strict=False): keys the model
@@ -457,62 +472,85 @@ std::shared_ptr<SamModel> buildSamModel(const SamConfig& config, const io::State
 }
 
 std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel& compressed, const std::string& source,
-                                                  const nlohmann::json* configOverrides, CompressedRun run)
+                                                  const nlohmann::json* configOverrides, const LoadOptions& options,
+                                                  const Progress& progress)
 {
     TensorShapes shapes;
     for (const auto& t : compressed.tensors)
         shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
     const SamConfig config = inferSamConfig(shapes, configOverrides, source);
-    if (run == CompressedRun::Dense)
-        return buildSamModel(config, format::restoreDense(compressed), source);
-
     auto model = rethrowAsError("building the model", [&] { return std::make_shared<SamModel>(config); });
     keepToleratedExtras(*model, shapes);
-    HyperLinearOptions options;
-    options.referenceOnly = run == CompressedRun::Reference;
-    const HyperLinearAttachment attachment = attachHyperLinear(*model, compressed, options);
-    loadWeights(*model, decodeRemainingTensors(compressed, attachment), source);
+
+    // Linear weights stored as index matrices run on backends; everything else is decoded,
+    // including Linear-shaped tensors the model keeps without running (SAM 2's video memory).
+    std::set<std::string> linearWeights;
+    for (const auto& entry : linearLayers(*model))
+        linearWeights.insert(entry.first);
+    HyperLinearOptions hyperOptions;
+    hyperOptions.referenceOnly = options.compressedRun == CompressedRun::Reference;
+    LinearBackendMap backends;
+    io::StateDict dense;
+    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
+        const auto& t = compressed.tensors[i];
+        progress.checkCancelled();
+        progress.report(static_cast<double>(i) / static_cast<double>(compressed.tensors.size()), t.name);
+        const bool onBackend = t.loadType == format::LoadType::LinearMatrix && linearWeights.count(t.name) &&
+                               options.compressedRun != CompressedRun::Dense;
+        if (!onBackend)
+            dense.insert(t.name, format::decodeTensor(t));
+        else if (options.linearBackend && options.compressedRun == CompressedRun::HyperLinear)
+            backends[t.name] = options.linearBackend(t);
+        else
+            backends[t.name] = HyperLinearBackend::fromEncoded(t, hyperOptions);
+    }
+    attachLinearBackends(*model, backends);
+    loadWeights(*model, dense, source);
     fillModelInfo(*model);
+    if (!compressed.extensions.empty())
+        model->info.notes.push_back("compressed file uses Birkhoff Studio extensions");
     return model;
 }
 
-std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options)
+std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options,
+                                       const Progress& progress)
 {
     const auto start = std::chrono::steady_clock::now();
-    std::optional<std::filesystem::path> configPath = options.configPath;
-    if (!configPath)
-        configPath = configBesideCheckpoint(path);
-    nlohmann::json overrides;
-    if (configPath)
-        overrides = readConfigFile(*configPath);
     const std::string source = path.string();
+    std::optional<std::filesystem::path> configPath;
+    const auto overrides = configOverrides(path, options, configPath);
     const std::string configSource = configPath ? source + " (config " + configPath->string() + ")" : source;
 
     std::shared_ptr<SamModel> model;
-    std::string format;
-    if (isSafetensorsFile(path)) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec) && isSafetensorsFile(path)) {
         const io::SafetensorsContent content = io::readSafetensors(path);
         if (isCompressedLayout(content.tensors)) {
             const format::CompressedModel compressed = format::parseCompressedModel(content, source);
-            model = buildCompressedSamModel(compressed, configSource, configPath ? &overrides : nullptr,
-                                            options.compressedRun);
-            format = options.compressedRun == CompressedRun::HyperLinear ? "birkhoff compressed (HyperLinear)"
-                     : options.compressedRun == CompressedRun::Reference ? "birkhoff compressed (reference path)"
-                                                                          : "birkhoff compressed (decoded to dense)";
+            model = buildCompressedSamModel(compressed, configSource, overrides ? &*overrides : nullptr, options,
+                                            progress);
+            TensorShapes shapes;
+            for (const auto& t : compressed.tensors)
+                shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+            model->info.family = detectFamily(shapesOnly(shapes)).displayName;
+            model->info.format = options.compressedRun == CompressedRun::HyperLinear ? "compressed (HyperLinear)"
+                                 : options.compressedRun == CompressedRun::Reference
+                                     ? "compressed (HyperLinear reference path)"
+                                     : "compressed (decoded to dense)";
         }
     }
     if (!model) {
-        const io::Checkpoint checkpoint = io::loadCheckpoint(path);
+        const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
         const SamConfig config =
-            inferSamConfig(shapesOf(checkpoint.tensors), configPath ? &overrides : nullptr, configSource);
+            inferSamConfig(shapesOf(checkpoint.tensors), overrides ? &*overrides : nullptr, configSource);
         model = buildSamModel(config, checkpoint.tensors, source);
-        format = io::checkpointFormatName(checkpoint.format);
+        model->info.family = detectFamily(checkpoint.tensors).displayName;
+        model->info.format = io::checkpointFormatName(checkpoint.format);
+        model->info.notes = checkpoint.notes;
     }
     model->info.path = path;
-    model->info.format = format;
     model->info.configPath = configPath;
-    model->info.loadMs =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    model->info.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return model;
 }
 

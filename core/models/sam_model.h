@@ -17,12 +17,18 @@
 #include "core/models/mask_decoder.h"
 #include "core/models/prompt_encoder.h"
 #include "core/models/sam_config.h"
+#include "core/util/progress.h"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+namespace birkhoff::format {
+struct EncodedTensor;
+}
 
 namespace birkhoff::models {
 
@@ -36,7 +42,9 @@ struct PromptTensors {
 /// Where a loaded model came from, for reports.
 struct ModelInfo {
     std::filesystem::path path;
-    std::string format;                    ///< "pytorch", "safetensors", ...
+    std::string format;                    ///< "PyTorch zip", "safetensors", "compressed"
+    std::string family;                    ///< detectFamily's display name ("SAM ViT-B", ...)
+    std::vector<std::string> notes;        ///< what loading renamed or ignored
     std::optional<std::filesystem::path> configPath;
     std::int64_t parameterCount = 0;       ///< elements of all checkpoint tensors the model holds
     std::int64_t weightBytes = 0;          ///< run-time bytes of parameters and buffers
@@ -145,26 +153,34 @@ enum class CompressedRun {
 struct LoadOptions {
     /// Explicit config.json (--config); otherwise "config.json" beside the checkpoint if present.
     std::optional<std::filesystem::path> configPath;
-    /// Compressed files only.
+    /// Compressed files only: how Linear weights stored as index matrices run.
     CompressedRun compressedRun = CompressedRun::HyperLinear;
+    /// Compressed files, CompressedRun::HyperLinear: makes the run-time backend of a compressed
+    /// Linear weight. Empty: a HyperLinearBackend (CPU kernel, or CUDA when available).
+    std::function<std::shared_ptr<const LinearBackend>(const format::EncodedTensor&)> linearBackend;
 };
 
-
-/// Opens a checkpoint file of any supported kind and returns the ready model (eval mode,
-/// float32, CPU). Formats: safetensors and PyTorch zip checkpoints (raw, {'model': ...} or
-/// {'state_dict': ...}, Hugging Face key names mapped), and Birkhoff compressed files
-/// (hyper-compression safetensors: Linear weights run as HyperLinear, see LoadOptions). Every
-/// family detectFamily() knows is supported: SAM v1 ViT (incl. MedSAM, SlimSAM), MobileSAM /
-/// TinySAM, SAM-HQ (ViT and tiny), SAM 2 / 2.1, EfficientSAM, EdgeSAM, EfficientViT-SAM.
-/// @throws Error for unreadable files, unknown formats, layouts that are not SAM-family,
-///         and shapes that do not fit (see inferSamConfig and loadWeights).
-std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options = {});
+/// Opens a model file of any supported kind and returns the ready model (eval mode, float32,
+/// CPU): PyTorch zip checkpoints (raw or wrapped, through io::loadCheckpoint), safetensors
+/// (original or Hugging Face key names), and compressed hyper_model.safetensors files (Linear
+/// weights stored as index matrices run as HyperLinear, see LoadOptions; everything else
+/// decoded). Every family detectFamily() knows is supported: SAM v1 ViT (incl. MedSAM,
+/// SlimSAM), MobileSAM / TinySAM, SAM-HQ (ViT and tiny), SAM 2 / 2.1, EfficientSAM, EdgeSAM,
+/// EfficientViT-SAM.
+/// @throws Error for unreadable files, unknown formats, layouts that are not SAM-family, and
+///         shapes that do not fit (see inferSamConfig and loadWeights); CancelledError when
+///         `progress` is cancelled.
+std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options = {},
+                                       const Progress& progress = {});
 
 /// Builds the model of a compressed file: config from the stored shapes (+ `configOverrides`),
-/// Linear weights stored as index matrices attached as HyperLinear backends (or decoded, see
-/// `run`), everything else decoded. `source` names the file in messages.
-/// @throws Error as inferSamConfig / loadWeights / attachHyperLinear.
+/// the Linear layers whose weights are stored as index matrices on backends (options.
+/// compressedRun / linearBackend), every other tensor decoded (also Linear-shaped tensors the
+/// model does not run, such as SAM 2's video memory). `source` names the file in messages.
+/// @throws Error as inferSamConfig / loadWeights / HyperLinearBackend::fromEncoded;
+///         CancelledError when `progress` is cancelled.
 std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel& compressed, const std::string& source,
-                                                  const nlohmann::json* configOverrides, CompressedRun run);
+                                                  const nlohmann::json* configOverrides, const LoadOptions& options,
+                                                  const Progress& progress = {});
 
 }  // namespace birkhoff::models

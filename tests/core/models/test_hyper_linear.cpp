@@ -1,12 +1,18 @@
 // HyperLinear in core (core/models/hyper_linear.h): a birkhoff::models::Linear running on the
 // backend equals the decode-then-linear reference path and the dense layer built from
 // format::decodeTensor (relative error <= 1e-5, every CPU instruction set, odd `in`, batched
-// inputs), holds only the packed index stream, rejects wrong input, and attachHyperLinear() /
-// decodeRemainingTensors() turn a compressed file into a runnable model.
-#include "core/bench/synthetic_weights.h"
+// inputs), holds only the packed index stream, rejects wrong input; attachHyperLinear() /
+// hyperLinearBackends() / decodeRemainingTensors() turn a compressed file into a runnable model,
+// and compressed SAM models (ViT and MobileSAM's TinyViT) run end to end on HyperLinear with the
+// reference path's results.
+#include "core/codec/compressor.h"
+#include "core/codec/tensor_encoder.h"
 #include "core/format/compressed_writer.h"
+#include "core/models/family.h"
 #include "core/models/hyper_linear.h"
+#include "core/models/sam_model.h"
 #include "core/util/error.h"
+#include "tests/core/models/model_test_support.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
@@ -17,6 +23,7 @@
 #include <QTest>
 
 #include <cstring>
+#include <random>
 
 using namespace birkhoff;
 
@@ -27,10 +34,31 @@ double relativeError(const at::Tensor& got, const at::Tensor& expected)
     return (got - expected).abs().max().item<double>() / expected.abs().max().item<double>();
 }
 
+/// Deterministic N(0, scale^2) values.
+at::Tensor normalTensor(std::vector<std::int64_t> sizes, float scale, std::uint64_t seed)
+{
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> normal(0.f, scale);
+    at::Tensor t = at::empty(sizes, at::kFloat);
+    float* data = t.data_ptr<float>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+        data[i] = normal(rng);
+    return t;
+}
+
 at::Tensor randomInput(std::vector<std::int64_t> sizes, std::uint64_t seed)
 {
-    at::Tensor flat = bench::samLikeLinearWeight(1, c10::multiply_integers(sizes), seed).mul_(50.f);
-    return flat.view(sizes);
+    return normalTensor(std::move(sizes), 1.f, seed);
+}
+
+/// A SAM-like Linear weight (N(0, 0.02)) compressed by the codec with the paper's defaults.
+format::EncodedTensor compressedLinear(const std::string& name, std::int64_t out, std::int64_t in, std::uint64_t seed)
+{
+    codec::TensorEncoding e = codec::encodeTensor(name, normalTensor({out, in}, 0.02f, seed),
+                                                  codec::TensorRole::LinearWeight, codec::TensorSettings{});
+    if (e.path != codec::StoragePath::Hyper)
+        throw Error("test weight " + name + " was not compressed");
+    return std::move(e.tensor);
 }
 
 /// A small model: two Linear layers in a nested block and one at the top.
@@ -93,8 +121,8 @@ private slots:
         QFETCH(qint64, in);
         QFETCH(qint64, tokens);
         const at::NoGradGuard noGrad;
-        const at::Tensor w = bench::samLikeLinearWeight(out, in, 11);
-        const format::EncodedTensor encoded = bench::encodeLinearWeight("layer.weight", w);
+        const at::Tensor w = normalTensor({out, in}, 0.02f, 11);
+        const format::EncodedTensor encoded = compressedLinear("layer.weight", out, in, 11);
         models::HyperLinearOptions options;
         options.cpuIsa = static_cast<kernels::CpuIsa>(isa);
         auto backend = models::HyperLinearBackend::fromEncoded(encoded, options);
@@ -105,7 +133,7 @@ private slots:
         QVERIFY((decoded - w).abs().mean().item<double>() < 1.5e-3);  // a sane encoding
 
         models::Linear layer(in, out);
-        layer->bias.copy_(bench::samLikeLinearWeight(1, out, 12).view({out}));
+        layer->bias.copy_(normalTensor({out}, 0.02f, 12));
         layer->setBackend(backend);
         QVERIFY(!layer->hasDenseWeight());
         QCOMPARE(layer->weight.numel(), 0);
@@ -124,8 +152,7 @@ private slots:
     void storageIsThePackedStream()
     {
         const std::int64_t out = 2304, in = 768;
-        const format::EncodedTensor encoded =
-            bench::encodeLinearWeight("qkv.weight", bench::samLikeLinearWeight(out, in, 21));
+        const format::EncodedTensor encoded = compressedLinear("qkv.weight", out, in, 21);
         models::Linear layer(in, out);
         auto backend = models::HyperLinearBackend::fromEncoded(encoded);
         layer->setBackend(backend);
@@ -141,12 +168,13 @@ private slots:
             QCOMPARE(layer->weightBytes(), stream + table);
         }
         QVERIFY(layer->weightBytes() * 5 < out * in * 4);
-        QVERIFY(QString::fromStdString(backend->describe()).contains(QStringLiteral("U=1225 K=1 12-bit")));
+        QVERIFY(QString::fromStdString(backend->describe())
+                    .contains(QStringLiteral("U=%1 K=%2 %3-bit").arg(encoded.U).arg(encoded.K).arg(encoded.bits)));
     }
 
     void rejectsWrongInput()
     {
-        const format::EncodedTensor encoded = bench::encodeLinearWeight("w", bench::samLikeLinearWeight(16, 10, 31));
+        const format::EncodedTensor encoded = compressedLinear("w", 16, 10, 31);
         auto backend = models::HyperLinearBackend::fromEncoded(encoded);
         QVERIFY_THROWS_EXCEPTION(Error, backend->forward(at::zeros({2, 11}), at::Tensor()));
         QVERIFY_THROWS_EXCEPTION(Error, backend->forward(at::zeros({2, 10}, at::kDouble), at::Tensor()));
@@ -164,7 +192,7 @@ private slots:
 
     void referenceOnlyAndDeviceReport()
     {
-        const format::EncodedTensor encoded = bench::encodeLinearWeight("w", bench::samLikeLinearWeight(20, 9, 41));
+        const format::EncodedTensor encoded = compressedLinear("w", 20, 9, 41);
         models::HyperLinearOptions options;
         options.referenceOnly = true;
         auto reference = models::HyperLinearBackend::fromEncoded(encoded, options);
@@ -188,14 +216,14 @@ private slots:
         TinyModel dense;
         format::CompressedModel compressed;
         compressed.l = 0.1f;
-        compressed.uList = {1225};
+        compressed.uList = {1225, 1600};
         std::uint64_t seed = 50;
         for (const auto& p : dense->named_parameters()) {
-            at::Tensor value = bench::samLikeLinearWeight(1, p.value().numel(), ++seed).view(p.value().sizes());
-            if (p.key() == "head.weight" || p.value().dim() == 1)
-                compressed.tensors.push_back(rawTensor(p.key(), value));  // kept dense
+            ++seed;
+            if (p.key() == "head.weight" || p.value().dim() == 1)  // kept dense
+                compressed.tensors.push_back(rawTensor(p.key(), normalTensor(p.value().sizes().vec(), 0.02f, seed)));
             else
-                compressed.tensors.push_back(bench::encodeLinearWeight(p.key(), value));
+                compressed.tensors.push_back(compressedLinear(p.key(), p.value().size(0), p.value().size(1), seed));
         }
         const QString path = QDir(test::scratchDir()).filePath(QStringLiteral("tiny.safetensors"));
         format::writeCompressedModel(path.toStdString(), compressed);
@@ -224,14 +252,74 @@ private slots:
         QVERIFY2(error <= 1e-5, qPrintable(QString::number(error)));
     }
 
+    void compressedSamRunsOnHyperLinear_data()
+    {
+        QTest::addColumn<bool>("tinyVit");
+        QTest::newRow("vit") << false;
+        QTest::newRow("mobilesam tinyvit") << true;
+    }
+
+    void compressedSamRunsOnHyperLinear()
+    {
+        // A small SAM / MobileSAM with SAM-like Linear weights (N(0, 0.02)), compressed by the
+        // codec with the paper's defaults: the HyperLinear model equals the same model on the
+        // reference path (decode, then at::linear) and the dense model restored from the file.
+        QFETCH(bool, tinyVit);
+        const at::NoGradGuard noGrad;
+        const models::SamConfig config = tinyVit ? test::smallTinyVitConfig() : test::smallVitConfig();
+        io::StateDict checkpoint = test::randomCheckpoint(config, 5);
+        const models::FamilyInfo family = models::detectFamily(checkpoint);
+        std::vector<codec::TensorRole> roles;
+        io::StateDict samLike;
+        for (const auto& e : checkpoint) {
+            const models::TensorKind kind = models::tensorKind(family, checkpoint, e.name);
+            const bool linear = kind == models::TensorKind::LinearWeight;
+            roles.push_back(linear ? codec::TensorRole::LinearWeight
+                                   : kind == models::TensorKind::Buffer ? codec::TensorRole::Buffer
+                                                                        : codec::TensorRole::Parameter);
+            samLike.insert(e.name, linear ? e.tensor.mul(0.2) : e.tensor);
+        }
+        const codec::CompressionResult result = codec::compressModel(samLike, roles, codec::CompressOptions{});
+        const format::CompressedModel& file = result.model;
+
+        const models::HyperLinearBackendMap backends = models::hyperLinearBackends(file);
+        models::HyperLinearOptions referenceOptions;
+        referenceOptions.referenceOnly = true;
+        const models::HyperLinearBackendMap referenceBackends = models::hyperLinearBackends(file, referenceOptions);
+        const io::StateDict rest = models::decodeRemainingTensors(file, backends);
+        QVERIFY2(backends.size() >= 8, qPrintable(QString::number(backends.size())));
+        QCOMPARE(rest.size() + backends.size(), file.tensors.size());
+
+        const auto hyper = models::buildSamModel(config, rest, "hyper", backends);
+        const auto reference = models::buildSamModel(config, rest, "reference", referenceBackends);
+        const auto dense = models::buildSamModel(config, format::restoreDense(file), "dense");
+        QCOMPARE(hyper->info.compressedLinearLayers, std::int64_t(backends.size()));
+
+        const at::Tensor image = normalTensor({1, 3, config.imageSize, config.imageSize}, 1.f, 6);
+        const at::Tensor embedding = hyper->encodeImage(image);
+        const at::Tensor referenceEmbedding = reference->encodeImage(image);
+        QVERIFY(at::isfinite(embedding).all().item<bool>());
+        const double embeddingError = test::scaledDiff(embedding, referenceEmbedding);
+        QVERIFY2(embeddingError <= 1e-5, qPrintable(QString::number(embeddingError)));
+        QVERIFY(test::scaledDiff(embedding, dense->encodeImage(image)) <= 1e-5);
+
+        models::PromptTensors prompt;
+        prompt.coords = at::tensor({10.0f, 20.0f, 0.0f, 0.0f}).view({1, 2, 2});
+        prompt.labels = at::tensor({1.0f, -1.0f}).view({1, 2});
+        const models::DecoderOutput got = hyper->decode(embedding, prompt);
+        const models::DecoderOutput expected = reference->decode(referenceEmbedding, prompt);
+        const double logitError = test::scaledDiff(got.lowResLogits, expected.lowResLogits);
+        QVERIFY2(logitError <= 1e-4, qPrintable(QString::number(logitError)));
+        QVERIFY(test::scaledDiff(got.iouPredictions, expected.iouPredictions) <= 1e-4);
+    }
+
     void attachRejectsShapeMismatch()
     {
         TinyModel model;
         format::CompressedModel compressed;
         compressed.l = 0.1f;
-        compressed.uList = {1225};
-        compressed.tensors.push_back(
-            bench::encodeLinearWeight("block.qkv.weight", bench::samLikeLinearWeight(48, 38, 70)));
+        compressed.uList = {1225, 1600};
+        compressed.tensors.push_back(compressedLinear("block.qkv.weight", 48, 38, 70));
         try {
             models::attachHyperLinear(*model, compressed);
             QFAIL("a [48, 38] weight was attached to a [48, 37] layer");

@@ -4,6 +4,11 @@
 // image embeddings, dense PE, sparse prompt embeddings, low-res logits, IoU predictions,
 // upscaled logits and the mask PNGs end to end from the PNG. Also the variant with window 6
 // (16x16 grid padded to 18x18 in the windowed blocks).
+#include "core/codec/compressor.h"
+#include "core/format/compressed_writer.h"
+#include "core/format/encoded_tensor.h"
+#include "core/io/checkpoint.h"
+#include "core/models/family.h"
 #include "core/models/vit_encoder.h"
 #include "core/predict/image_io.h"
 #include "core/predict/predictor.h"
@@ -23,6 +28,19 @@ using birkhoff::test::maxAbsDiff;
 using birkhoff::test::scaledDiff;
 
 namespace {
+
+/// A LinearBackend that multiplies with a decoded dense weight (stands in for HyperLinear).
+class DecodedBackend : public models::LinearBackend {
+public:
+    explicit DecodedBackend(at::Tensor weight) : weight_(std::move(weight)) {}
+    at::Tensor forward(const at::Tensor& x, const at::Tensor& bias) const override { return at::linear(x, weight_, bias); }
+    at::Tensor denseWeight() const override { return weight_; }
+    std::int64_t weightBytes() const override { return weight_.numel() * 4; }
+    std::string describe() const override { return "decoded test backend"; }
+
+private:
+    at::Tensor weight_;
+};
 
 std::shared_ptr<models::SamModel> loadGolden(const QString& relative)
 {
@@ -196,6 +214,62 @@ private slots:
         BIRKHOFF_REQUIRE_GOLDEN("sam_vit_tiny/sam_vit_tiny.pth");
         const auto model = loadGolden(QStringLiteral("sam_vit_tiny/sam_vit_tiny.pth"));
         checkCase(model, caseDir, QStringLiteral("sam_vit_tiny/image"));
+    }
+
+    void wrappedCheckpointLoadsTheSame()
+    {
+        BIRKHOFF_REQUIRE_GOLDEN("sam_vit_tiny/sam_vit_tiny_model_dict.pth");
+        const auto raw = loadGolden(QStringLiteral("sam_vit_tiny/sam_vit_tiny.pth"));
+        const auto wrapped = loadGolden(QStringLiteral("sam_vit_tiny/sam_vit_tiny_model_dict.pth"));
+        QVERIFY(!raw->info.family.empty());
+        QCOMPARE(wrapped->info.family, raw->info.family);
+        const auto rawDict = raw->stateDict();
+        const auto wrappedDict = wrapped->stateDict();
+        QCOMPARE(rawDict.size(), wrappedDict.size());
+        for (std::size_t i = 0; i < rawDict.size(); ++i)
+            QVERIFY(rawDict[i].second.equal(wrappedDict[i].second));
+    }
+
+    void compressedFilesLoadAndRoute()
+    {
+        BIRKHOFF_REQUIRE_GOLDEN("sam_vit_tiny/sam_vit_tiny.pth");
+        const std::string pth = goldenPath(QStringLiteral("sam_vit_tiny/sam_vit_tiny.pth")).toStdString();
+        const io::Checkpoint checkpoint = io::loadCheckpoint(pth);
+        const models::FamilyInfo family = models::detectFamily(checkpoint.tensors);
+        std::vector<codec::TensorRole> roles;
+        for (const auto& e : checkpoint.tensors)
+            roles.push_back(models::isLinearWeight(family, checkpoint.tensors, e.name) ? codec::TensorRole::LinearWeight
+                            : models::isBuffer(family, checkpoint.tensors, e.name) ? codec::TensorRole::Buffer
+                                                                                   : codec::TensorRole::Parameter);
+        const codec::CompressionResult compressed = codec::compressModel(checkpoint.tensors, roles, {});
+        const std::string file = (birkhoff::test::scratchDir() + QStringLiteral("/tiny.hyper.safetensors")).toStdString();
+        format::writeCompressedModel(file, compressed.model);
+
+        models::LoadOptions options;
+        options.configPath = goldenPath(QStringLiteral("sam_vit_tiny/config.json")).toStdString();
+        options.compressedRun = models::CompressedRun::Dense;
+        const auto decoded = models::loadSamModel(file, options);  // Linear weights decoded to dense
+        QCOMPARE(decoded->info.format, std::string("compressed (decoded to dense)"));
+        QCOMPARE(decoded->info.compressedLinearLayers, std::int64_t(0));
+        std::int64_t linearMatrices = 0;
+        options.linearBackend = [&](const format::EncodedTensor& t) {
+            ++linearMatrices;
+            return std::make_shared<DecodedBackend>(format::decodeTensor(t));
+        };
+        options.compressedRun = models::CompressedRun::HyperLinear;  // the default: backends for Linear weights
+        const auto routed = models::loadSamModel(file, options);
+        QVERIFY(linearMatrices > 0);
+        QCOMPARE(routed->info.compressedLinearLayers, linearMatrices);
+
+        // Same numbers as the restored dense state dict built into an ordinary model.
+        const auto reference = models::buildSamModel(decoded->config(), format::restoreDense(compressed.model), "restored");
+        const auto original = loadGolden(QStringLiteral("sam_vit_tiny/sam_vit_tiny.pth"));
+        const at::Tensor input = goldenTensors(QStringLiteral("sam_vit_tiny/image/tensors.safetensors")).at("input_image");
+        const at::Tensor expected = reference->encodeImage(input);
+        QCOMPARE(maxAbsDiff(decoded->encodeImage(input), expected), 0.0);
+        QCOMPARE(maxAbsDiff(routed->encodeImage(input), expected), 0.0);
+        qInfo("compressed tiny model (%lld Linear matrices): embeddings differ from the original by %.3g",
+              static_cast<long long>(linearMatrices), maxAbsDiff(expected, original->encodeImage(input)));
     }
 
     void window6VariantPadsWindows()
