@@ -136,8 +136,8 @@ void runTiles(const Kernel& kernel, const TileProblem& pr)
     const std::int64_t items = plan.rowBlocks * plan.tokenRanges;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(plan.threads)
     for (std::int64_t item = 0; item < items; ++item) {
-        const std::int64_t rowBlock = item / plan.tokenRanges;
-        const std::int64_t tokenRange = item % plan.tokenRanges;
+        const std::int64_t tokenRange = item / plan.rowBlocks;  // token-range major: see makePlan
+        const std::int64_t rowBlock = item % plan.rowBlocks;
         const std::int64_t g0 = rowBlock * plan.groupsPerBlock;
         const std::int64_t groupCount = minOf(plan.groupsPerBlock, pr.groups - g0);
         const std::int64_t t0 = tokenRange * plan.tokensPerRange;

@@ -91,6 +91,11 @@ std::string runtimeReport()
         s << "CUDA: available\n";
     else
         s << "CUDA: not available (this LibTorch build has no CUDA support)\n";
+#if defined(BIRKHOFF_HAVE_CUDA_KERNELS)
+    s << "HyperLinear CUDA kernels: built (sm_80/sm_90)\n";
+#else
+    s << "HyperLinear CUDA kernels: not built (configure with the cuda preset)\n";
+#endif
     return s.str();
 }
 
