@@ -1,10 +1,12 @@
-// Hyper-parameters of the SAM v1 family (SAM ViT-B/L/H, MedSAM, SlimSAM, MobileSAM/TinySAM and
-// small test configurations) and how they are found: first from the tensor shapes of the
-// checkpoint (grid from pos_embed, window size and head dimension from rel_pos_*, global blocks
-// from the longer rel-pos tables, TinyViT widths/depths/heads/windows from its tensors), then the
-// official defaults for what shapes cannot tell (decoder head count, pixel mean/std), then a
-// config.json in the official builder key names that overrides both. A config value that
-// contradicts the checkpoint's shapes is an error, not a silent choice.
+// Hyper-parameters of every SAM-family model (SAM ViT-B/L/H, MedSAM, SlimSAM, MobileSAM/TinySAM,
+// SAM-HQ, SAM 2/2.1, EfficientSAM, EdgeSAM, EfficientViT-SAM and small test configurations; the
+// structs of the newer families are in family_config.h) and how they are found: first from the
+// tensor shapes of the checkpoint (grid from pos_embed, window size and head dimension from
+// rel_pos_*, global blocks from the longer rel-pos tables, TinyViT widths/depths/heads/windows,
+// Hiera stages, RepViT and EfficientViT blocks from their tensors), then the official defaults
+// for what shapes cannot tell (decoder head count, pixel mean/std, Hiera windows), then a
+// config.json in the official key names that overrides both. A config value that contradicts
+// the checkpoint's shapes is an error, not a silent choice.
 #pragma once
 
 #include "core/models/family_config.h"
@@ -182,14 +184,19 @@ struct SamConfig {
     std::string describe() const;
 };
 
-/// Infers the configuration from tensor shapes (+ official defaults), then applies `overrides`
-/// (a parsed config.json; may be null). Accepted layouts: the official builder arguments
-/// (flat, or under "builder_args") and/or "constructor_kwargs" {ImageEncoderViT, TinyViT,
-/// PromptEncoder, TwoWayTransformer, MaskDecoder, Sam}; unknown keys are ignored.
+/// Infers the configuration from tensor shapes (+ official defaults, noted in `notes` where the
+/// shapes cannot tell), then applies `overrides` (a parsed config.json; may be null). The
+/// encoder (ViT, TinyViT, Hiera, EfficientSAM ViT, RepViT, EfficientViT) and the head (SAM,
+/// SAM-HQ, SAM 2, EfficientSAM) are recognised from the key names. Accepted config layouts: the
+/// official builder arguments (flat, or under "builder_args") and/or "constructor_kwargs"
+/// {ImageEncoderViT, TinyViT, PromptEncoder, TwoWayTransformer, MaskDecoder, Sam}; SAM 2's
+/// official nested config ({"config": {"model": ...}}, {"model": ...} or the model object);
+/// and "preprocessing" (sam | sam2 | efficient_sam | medsam), "image_size",
+/// "encoder_input_size", "encoder_num_heads" (EfficientSAM); unknown keys are ignored.
 /// `source` names the checkpoint in messages.
-/// @throws Error when the layout is neither a SAM ViT nor a TinyViT checkpoint, when tensors
-///         the shapes are read from are missing or inconsistent, or when an override
-///         contradicts the shapes (e.g. encoder_embed_dim 768 for a 64-wide checkpoint).
+/// @throws Error when the layout is not a SAM-family checkpoint, when tensors the shapes are
+///         read from are missing or inconsistent, or when an override contradicts the shapes
+///         (e.g. encoder_embed_dim 768 for a 64-wide checkpoint).
 SamConfig inferSamConfig(const TensorShapes& shapes, const nlohmann::json* overrides, const std::string& source);
 
 /// Reads a config.json. @throws Error if unreadable or not valid JSON.

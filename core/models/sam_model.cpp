@@ -484,9 +484,7 @@ std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel&
 
     // Linear weights stored as index matrices run on backends; everything else is decoded,
     // including Linear-shaped tensors the model keeps without running (SAM 2's video memory).
-    std::set<std::string> linearWeights;
-    for (const auto& entry : linearLayers(*model))
-        linearWeights.insert(entry.first);
+    const std::map<std::string, LinearImpl*> layers = linearLayers(*model);
     HyperLinearOptions hyperOptions;
     hyperOptions.referenceOnly = options.compressedRun == CompressedRun::Reference;
     LinearBackendMap backends;
@@ -495,7 +493,11 @@ std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel&
         const auto& t = compressed.tensors[i];
         progress.checkCancelled();
         progress.report(static_cast<double>(i) / static_cast<double>(compressed.tensors.size()), t.name);
-        const bool onBackend = t.loadType == format::LoadType::LinearMatrix && linearWeights.count(t.name) &&
+        // A stored shape that does not fit the layer is decoded, so that loadWeights names it.
+        const auto layer = layers.find(t.name);
+        const bool onBackend = t.loadType == format::LoadType::LinearMatrix && layer != layers.end() &&
+                               t.shape == std::vector<std::int64_t>{layer->second->outFeatures(),
+                                                                    layer->second->inFeatures()} &&
                                options.compressedRun != CompressedRun::Dense;
         if (!onBackend)
             dense.insert(t.name, format::decodeTensor(t));
