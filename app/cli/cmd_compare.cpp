@@ -28,7 +28,7 @@ struct ModelRun {
 };
 
 ModelRun runModel(const std::filesystem::path& path, const std::optional<std::filesystem::path>& config,
-                  const cv::Mat& image, const predict::Prompt& prompt, predict::MaskOutput output)
+                  const cv::Mat& image, const predict::Prompt& prompt, const predict::PredictOptions& options)
 {
     ModelRun run;
     run.path = path;
@@ -37,8 +37,6 @@ ModelRun runModel(const std::filesystem::path& path, const std::optional<std::fi
     run.info = model->info;
     predict::SamPredictor predictor(model);
     run.embedding = predictor.setImage(image);
-    predict::PredictOptions options;
-    options.output = output;
     run.prediction = predictor.predict(prompt, options);
     run.chosen = chosenMask(run.prediction);
     return run;
@@ -120,9 +118,12 @@ int runCompare(const QStringList& args)
             compressedConfig = parser.value(QStringLiteral("compressed-config")).toStdString();
         const std::filesystem::path imagePath = parser.value(QStringLiteral("image")).toStdString();
         const cv::Mat image = predict::readImageRgb(imagePath);
-        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, output);
+        predict::PredictOptions options;
+        options.output = output;
+        options.hqTokenOnly = parser.isSet(QStringLiteral("hq-token-only"));
+        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, options);
         const ModelRun compressed = runModel(parser.value(QStringLiteral("compressed")).toStdString(), compressedConfig,
-                                             image, prompt, output);
+                                             image, prompt, options);
         if (original.prediction.count() != compressed.prediction.count())
             throw Error("the two models returned different numbers of masks");
 

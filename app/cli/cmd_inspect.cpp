@@ -108,6 +108,10 @@ nlohmann::json toJson(const io::Checkpoint& ckpt, const models::FamilyInfo& fami
         dims[name] = value;
     f["dimensions"] = dims;
     f["notes"] = family.notes;
+    const models::RunSupport run = models::runSupport(family);
+    f["runnable"] = run.runnable;
+    if (!run.runnable)
+        f["run_note"] = run.reason;
     j["family"] = f;
     j["tensor_count"] = ckpt.tensors.size();
     j["parameters"] = s.parameters;
@@ -140,6 +144,9 @@ void printText(const io::Checkpoint& ckpt, const models::FamilyInfo& family,
                 ckpt.wrapper.empty() ? "" : (", wrapped as {'" + ckpt.wrapper + "': ...}").c_str());
     std::printf("family      %s%s\n", family.displayName.c_str(),
                 family.isKnown ? "" : " (unknown layout; kinds from a shape heuristic)");
+    const models::RunSupport run = models::runSupport(family);
+    std::printf("runs        %s\n", run.runnable ? "yes (birkhoff segment / compare)"
+                                                  : ("no: " + run.reason).c_str());
     std::printf("parameters  %s in %zu tensors", grouped(s.parameters).c_str(), ckpt.tensors.size());
     if (s.bufferElements > 0)
         std::printf(" (+ %s buffer elements)", grouped(s.bufferElements).c_str());

@@ -60,6 +60,7 @@ int runSegment(const QStringList& args)
         const auto embedding = predictor.setImage(image);
         predict::PredictOptions options;
         options.output = output;
+        options.hqTokenOnly = parser.isSet(QStringLiteral("hq-token-only"));
         const predict::Prediction prediction = predictor.predict(prompt, options);
         const std::size_t chosen = chosenMask(prediction);
 

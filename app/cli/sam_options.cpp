@@ -36,6 +36,9 @@ void addPromptOptions(QCommandLineParser& parser)
                                      "for one click or box, token 0 for 3+ prompt tokens) or 'token0' (official "
                                      "multimask_output=False)."),
                       QStringLiteral("onnx|token0"), QStringLiteral("onnx")});
+    parser.addOption({QStringLiteral("hq-token-only"),
+                      QStringLiteral("SAM-HQ models: the HQ token's mask alone (official hq_token_only=True) instead "
+                                     "of SAM's mask + the HQ mask.")});
 }
 
 std::filesystem::path modelPathOption(const QCommandLineParser& parser)

@@ -20,7 +20,7 @@ namespace birkhoff::cli {
 
 /// Adds --model M and --config FILE.
 void addModelOptions(QCommandLineParser& parser);
-/// Adds --point, --box, --multimask and --single-mask-rule.
+/// Adds --point, --box, --multimask, --single-mask-rule and --hq-token-only.
 void addPromptOptions(QCommandLineParser& parser);
 
 /// --model, or the installed default model. @throws Error when neither exists.

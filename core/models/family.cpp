@@ -584,6 +584,13 @@ FamilyInfo detectFamily(const io::StateDict& tensors)
     return f;
 }
 
+RunSupport runSupport(const FamilyInfo& family)
+{
+    if (!family.isKnown)
+        return {false, "not a known SAM family layout: it can be compressed, but no model in this build runs it"};
+    return {true, ""};
+}
+
 TensorRole tensorRole(const FamilyInfo& family, const io::StateDict& tensors, const std::string& key)
 {
     const at::Tensor& tensor = tensors.at(key);

@@ -44,6 +44,18 @@ struct FamilyInfo {
 /// give FamilyId::Generic. Expects original key names (loadCheckpoint maps Hugging Face names).
 FamilyInfo detectFamily(const io::StateDict& tensors);
 
+/// Whether the model factory (loadSamModel: predictor, CLI segment/compare, studio) can run a
+/// detected family, and why not.
+struct RunSupport {
+    bool runnable = false;
+    std::string reason;  ///< empty when runnable
+};
+
+/// Every known family is runnable (SAM v1 ViT incl. MedSAM and SlimSAM, MobileSAM/TinySAM,
+/// SAM-HQ, SAM 2/2.1, EdgeSAM, EfficientSAM, EfficientViT-SAM); an unknown ("generic") layout
+/// can be compressed but not run.
+RunSupport runSupport(const FamilyInfo& family);
+
 enum class TensorKind {
     LinearWeight,   ///< weight [out, in] of a Linear layer
     LinearBias,     ///< bias [out] of a Linear layer

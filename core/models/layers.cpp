@@ -107,10 +107,19 @@ EmbeddingImpl::EmbeddingImpl(std::int64_t rows, std::int64_t dim)
     weight = register_parameter("weight", at::zeros({rows, dim}), false);
 }
 
-MlpBlockImpl::MlpBlockImpl(std::int64_t dim, std::int64_t hidden, Activation activation) : activation_(activation)
+MlpBlockImpl::MlpBlockImpl(std::int64_t dim, std::int64_t hidden, Activation activation, bool layersNames)
+    : activation_(activation)
 {
-    lin1 = register_module("lin1", Linear(dim, hidden));
-    lin2 = register_module("lin2", Linear(hidden, dim));
+    lin1 = Linear(dim, hidden);
+    lin2 = Linear(hidden, dim);
+    if (layersNames) {
+        auto list = register_module("layers", torch::nn::ModuleList());
+        list->push_back(lin1);
+        list->push_back(lin2);
+    } else {
+        register_module("lin1", lin1);
+        register_module("lin2", lin2);
+    }
 }
 
 at::Tensor MlpBlockImpl::forward(const at::Tensor& x) const

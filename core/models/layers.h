@@ -115,10 +115,12 @@ public:
 TORCH_MODULE(Embedding);
 
 /// SAM's MLPBlock: lin1 -> activation -> lin2 (GELU in the ViT encoder, ReLU in the decoder).
+/// With `layersNames` the two Linear layers are named layers.0 / layers.1 (SAM 2's MLP with
+/// num_layers=2) instead of lin1 / lin2; the computation is the same.
 class MlpBlockImpl : public torch::nn::Module {
 public:
     enum class Activation { Gelu, Relu };
-    MlpBlockImpl(std::int64_t dim, std::int64_t hidden, Activation activation);
+    MlpBlockImpl(std::int64_t dim, std::int64_t hidden, Activation activation, bool layersNames = false);
     at::Tensor forward(const at::Tensor& x) const;
 
     Linear lin1{nullptr};

@@ -50,13 +50,13 @@ TwoWayBlockImpl::TwoWayBlockImpl(const HeadConfig& c, bool skipFirstLayerPe) : s
 {
     const std::int64_t d = c.promptEmbedDim;
     selfAttn_ = register_module("self_attn", DecoderAttention(d, c.transformerNumHeads, 1));
-    norm1_ = register_module("norm1", LayerNorm(d, 1e-5));
+    norm1_ = register_module("norm1", LayerNorm(d, c.layerNormEps));
     crossTokenToImage_ = register_module("cross_attn_token_to_image",
                                          DecoderAttention(d, c.transformerNumHeads, c.attentionDownsampleRate));
-    norm2_ = register_module("norm2", LayerNorm(d, 1e-5));
-    mlp_ = register_module("mlp", MlpBlock(d, c.transformerMlpDim, MlpBlockImpl::Activation::Relu));
-    norm3_ = register_module("norm3", LayerNorm(d, 1e-5));
-    norm4_ = register_module("norm4", LayerNorm(d, 1e-5));
+    norm2_ = register_module("norm2", LayerNorm(d, c.layerNormEps));
+    mlp_ = register_module("mlp", MlpBlock(d, c.transformerMlpDim, MlpBlockImpl::Activation::Relu, c.mlpLayersNames));
+    norm3_ = register_module("norm3", LayerNorm(d, c.layerNormEps));
+    norm4_ = register_module("norm4", LayerNorm(d, c.layerNormEps));
     crossImageToToken_ = register_module("cross_attn_image_to_token",
                                          DecoderAttention(d, c.transformerNumHeads, c.attentionDownsampleRate));
 }
@@ -109,7 +109,7 @@ TwoWayTransformerImpl::TwoWayTransformerImpl(const HeadConfig& c)
     }
     finalAttn_ = register_module("final_attn_token_to_image",
                                  DecoderAttention(c.promptEmbedDim, c.transformerNumHeads, c.attentionDownsampleRate));
-    normFinal_ = register_module("norm_final_attn", LayerNorm(c.promptEmbedDim, 1e-5));
+    normFinal_ = register_module("norm_final_attn", LayerNorm(c.promptEmbedDim, c.layerNormEps));
 }
 
 ImageSideProjections TwoWayTransformerImpl::projectFirstLayer(const at::Tensor& keys, const at::Tensor& keyPe) const
@@ -206,7 +206,10 @@ DecoderOutput MaskDecoderImpl::predict(const at::Tensor& keys, const at::Tensor&
     const std::int64_t uh = upscaled.size(1), uw = upscaled.size(2), uc = upscaled.size(3);
     const at::Tensor masks =
         at::matmul(hyper, upscaled.reshape({batch, uh * uw, uc}).transpose(1, 2)).view({batch, -1, uh, uw});
-    return {masks, iouHead_->forward(iouTokenOut)};
+    DecoderOutput out;
+    out.lowResLogits = masks;
+    out.iouPredictions = iouHead_->forward(iouTokenOut);
+    return out;
 }
 
 }  // namespace birkhoff::models

@@ -93,6 +93,8 @@ TORCH_MODULE(TwoWayTransformer);
 struct DecoderOutput {
     at::Tensor lowResLogits;    ///< [B, numMaskTokens, 4g, 4g]
     at::Tensor iouPredictions;  ///< [B, numMaskTokens]
+    at::Tensor hqLogits;        ///< SAM-HQ only: the HQ token's logits [B, 1, 4g, 4g]
+    at::Tensor objectScoreLogits;  ///< SAM 2 only: [B, 1] (not used by the image path)
 };
 
 class MaskDecoderImpl : public torch::nn::Module {

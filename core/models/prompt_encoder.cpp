@@ -29,12 +29,25 @@ PromptEncoderImpl::PromptEncoderImpl(std::int64_t embedDim, std::int64_t embeddi
     noMaskEmbed_ = register_module("no_mask_embed", Embedding(1, embedDim));
 }
 
-at::Tensor PromptEncoderImpl::encodeNormalised(const at::Tensor& coords) const
+at::Tensor randomFourierEncoding(const at::Tensor& normalised, const at::Tensor& gaussianMatrix)
 {
-    at::Tensor c = coords * 2 - 1;
-    c = at::matmul(c, gaussianMatrix_);
+    at::Tensor c = normalised * 2 - 1;
+    c = at::matmul(c, gaussianMatrix);
     c = c * (2.0 * M_PI);
     return at::cat({at::sin(c), at::cos(c)}, -1);
+}
+
+at::Tensor gridFourierEncoding(const at::Tensor& gaussianMatrix, std::int64_t g)
+{
+    const at::Tensor centres = (at::arange(g, at::kFloat) + 0.5) / static_cast<double>(g);
+    const at::Tensor y = centres.view({g, 1}).expand({g, g});
+    const at::Tensor x = centres.view({1, g}).expand({g, g});
+    return randomFourierEncoding(at::stack({x, y}, -1), gaussianMatrix).permute({2, 0, 1}).unsqueeze(0).contiguous();
+}
+
+at::Tensor PromptEncoderImpl::encodeNormalised(const at::Tensor& coords) const
+{
+    return randomFourierEncoding(coords, gaussianMatrix_);
 }
 
 at::Tensor PromptEncoderImpl::embedPoints(const at::Tensor& coords, const at::Tensor& labels) const
@@ -64,11 +77,7 @@ at::Tensor PromptEncoderImpl::noMaskEmbedding(std::int64_t batch) const
 
 at::Tensor PromptEncoderImpl::denseEncoding() const
 {
-    const std::int64_t g = embeddingSize_;
-    const at::Tensor centres = (at::arange(g, at::kFloat) + 0.5) / static_cast<double>(g);
-    const at::Tensor y = centres.view({g, 1}).expand({g, g});
-    const at::Tensor x = centres.view({1, g}).expand({g, g});
-    return encodeNormalised(at::stack({x, y}, -1)).permute({2, 0, 1}).unsqueeze(0).contiguous();
+    return gridFourierEncoding(gaussianMatrix_, embeddingSize_);
 }
 
 }  // namespace birkhoff::models

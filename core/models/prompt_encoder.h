@@ -21,6 +21,12 @@ enum PointLabel : int {
     kBoxBottomRight = 3,
 };
 
+/// Random Fourier features of coordinates normalised to [0, 1] (PositionEmbeddingRandom.
+/// _pe_encoding): [..., 2] -> [..., 2K] for a gaussian matrix [2, K].
+at::Tensor randomFourierEncoding(const at::Tensor& normalised, const at::Tensor& gaussianMatrix);
+/// The encoding of the centres of a g x g grid, [1, 2K, g, g] (PositionEmbeddingRandom.forward).
+at::Tensor gridFourierEncoding(const at::Tensor& gaussianMatrix, std::int64_t g);
+
 class PromptEncoderImpl : public torch::nn::Module {
 public:
     /// embedDim: token width; embeddingSize: image-embedding grid side; imageSize: encoder input

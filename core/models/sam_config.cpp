@@ -1,23 +1,33 @@
 // SAM v1-family configuration from tensor shapes, official defaults and config.json overrides.
 #include "core/models/sam_config.h"
 
+#include "core/models/config_inference.h"
+#include "core/models/shape_reader.h"
+
 #include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
 
 namespace birkhoff::models {
-namespace {
 
-std::string shapeText(const std::vector<std::int64_t>& shape)
+std::string shapeListText(const std::vector<std::int64_t>& shape)
 {
     std::string s = "[";
     for (std::size_t i = 0; i < shape.size(); ++i)
         s += (i ? "," : "") + std::to_string(shape[i]);
     return s + "]";
+}
+
+namespace {
+
+std::string shapeText(const std::vector<std::int64_t>& shape)
+{
+    return shapeListText(shape);
 }
 
 template <typename T>
@@ -30,45 +40,6 @@ std::string listText(const std::vector<T>& values)
     s << "]";
     return s.str();
 }
-
-/// Shape lookups with messages naming the checkpoint and the tensor.
-class ShapeReader {
-public:
-    ShapeReader(const TensorShapes& shapes, std::string source) : shapes_(shapes), source_(std::move(source)) {}
-
-    bool has(const std::string& name) const { return shapes_.count(name) != 0; }
-
-    const std::vector<std::int64_t>& shape(const std::string& name, std::size_t rank) const
-    {
-        const auto it = shapes_.find(name);
-        if (it == shapes_.end())
-            throw Error(source_ + ": tensor " + name + " is missing; it is needed to configure the model");
-        if (it->second.size() != rank)
-            throw Error(source_ + ": tensor " + name + " has shape " + shapeText(it->second) + ", expected " +
-                        std::to_string(rank) + " dimensions");
-        return it->second;
-    }
-
-    std::int64_t dim(const std::string& name, std::size_t rank, std::size_t index) const
-    {
-        return shape(name, rank)[index];
-    }
-
-    /// Number of consecutive indices i = 0, 1, ... for which prefix + i + suffix exists.
-    std::int64_t countIndexed(const std::string& prefix, const std::string& suffix) const
-    {
-        std::int64_t n = 0;
-        while (has(prefix + std::to_string(n) + suffix))
-            ++n;
-        return n;
-    }
-
-    [[noreturn]] void fail(const std::string& message) const { throw Error(source_ + ": " + message); }
-
-private:
-    const TensorShapes& shapes_;
-    std::string source_;
-};
 
 bool isPerfectSquare(std::int64_t n, std::int64_t& root)
 {
@@ -133,23 +104,40 @@ void inferVit(const ShapeReader& r, SamConfig& c)
     v.qkvBias = r.has(block0 + "attn.qkv.bias");
     v.outChans = r.dim(p + "neck.0.weight", 4, 0);
 
+    // Per-block widths (pruned encoders such as SlimSAM may differ block by block).
+    std::vector<std::int64_t> attentionDims, mlpDims;
+    for (std::int64_t i = 0; i < v.depth; ++i) {
+        const std::string block = p + "blocks." + std::to_string(i) + ".";
+        const std::int64_t qkvRows = r.dim(block + "attn.qkv.weight", 2, 0);
+        if (qkvRows % 3 != 0)
+            r.fail(block + "attn.qkv.weight has " + std::to_string(qkvRows) + " rows, not a multiple of 3");
+        attentionDims.push_back(qkvRows / 3);
+        mlpDims.push_back(r.dim(block + "mlp.lin1.weight", 2, 0));
+    }
+    const bool uniform = std::all_of(attentionDims.begin(), attentionDims.end(),
+                                     [&](std::int64_t d) { return d == v.embedDim; }) &&
+                         std::all_of(mlpDims.begin(), mlpDims.end(), [&](std::int64_t d) { return d == v.mlpDim; });
+    if (!uniform) {
+        v.blockAttentionDims = attentionDims;
+        v.blockMlpDims = mlpDims;
+    }
+
     v.useRelPos = r.has(block0 + "attn.rel_pos_h");
     if (v.useRelPos) {
-        std::vector<std::int64_t> lengths;
-        std::int64_t headDim = 0;
+        std::vector<std::int64_t> lengths, heads;
         for (std::int64_t i = 0; i < v.depth; ++i) {
             const auto& table = r.shape(p + "blocks." + std::to_string(i) + ".attn.rel_pos_h", 2);
-            if (i == 0)
-                headDim = table[1];
-            else if (table[1] != headDim)
-                r.fail("rel_pos_h of block " + std::to_string(i) + " has head dimension " +
-                       std::to_string(table[1]) + ", block 0 has " + std::to_string(headDim));
+            const std::int64_t headDim = table[1];
+            const std::int64_t width = attentionDims[static_cast<std::size_t>(i)];
+            if (headDim <= 0 || width % headDim != 0)
+                r.fail("rel_pos_h of block " + std::to_string(i) + " has head dimension " + std::to_string(headDim) +
+                       ", which does not divide the block's attention width " + std::to_string(width));
             lengths.push_back(table[0]);
+            heads.push_back(width / headDim);
         }
-        if (headDim <= 0 || v.embedDim % headDim != 0)
-            r.fail("rel_pos head dimension " + std::to_string(headDim) + " does not divide embed dim " +
-                   std::to_string(v.embedDim));
-        v.numHeads = v.embedDim / headDim;
+        v.numHeads = heads.front();
+        if (!std::all_of(heads.begin(), heads.end(), [&](std::int64_t h) { return h == heads.front(); }) || !uniform)
+            v.blockNumHeads = heads;
         v.relPosLengths = lengths;
         const std::int64_t shortest = *std::min_element(lengths.begin(), lengths.end());
         const std::int64_t longest = *std::max_element(lengths.begin(), lengths.end());
@@ -172,6 +160,8 @@ void inferVit(const ShapeReader& r, SamConfig& c)
         }
     } else {
         v.numHeads = defaultVitHeads(v.embedDim);
+        if (!uniform)
+            r.fail("per-block attention widths differ but there are no rel-pos tables to read the head count from");
         v.windowSize = 14;
         v.globalAttnIndexes = defaultGlobalBlocks(v.depth);
     }
@@ -243,32 +233,6 @@ void inferTinyVit(const ShapeReader& r, SamConfig& c)
     for (const auto s : t.mergeStrides)
         reduction *= s;
     c.embeddingSize = c.imageSize / reduction;
-}
-
-void inferHead(const ShapeReader& r, SamConfig& c)
-{
-    auto& h = c.head;
-    h.promptEmbedDim = r.dim("prompt_encoder.point_embeddings.0.weight", 2, 1);
-    h.maskInChans = r.dim("prompt_encoder.mask_downscaling.3.weight", 4, 0);
-    h.numMultimaskOutputs = r.dim("mask_decoder.mask_tokens.weight", 2, 0) - 1;
-    const std::string t = "mask_decoder.transformer.";
-    h.transformerDepth = r.countIndexed(t + "layers.", ".norm1.weight");
-    if (h.transformerDepth == 0)
-        r.fail("no mask_decoder.transformer.layers.0.norm1.weight: not a SAM mask decoder");
-    h.transformerMlpDim = r.has(t + "layers.0.mlp.lin1.bias") ? r.dim(t + "layers.0.mlp.lin1.bias", 1, 0)
-                                                              : r.dim(t + "layers.0.mlp.lin1.weight", 2, 0);
-    const std::int64_t internal = r.has(t + "final_attn_token_to_image.q_proj.bias")
-                                      ? r.dim(t + "final_attn_token_to_image.q_proj.bias", 1, 0)
-                                      : r.dim(t + "final_attn_token_to_image.q_proj.weight", 2, 0);
-    if (internal <= 0 || h.promptEmbedDim % internal != 0)
-        r.fail("final_attn_token_to_image.q_proj width " + std::to_string(internal) + " does not divide " +
-               std::to_string(h.promptEmbedDim));
-    h.attentionDownsampleRate = h.promptEmbedDim / internal;
-    h.iouHeadDepth = r.countIndexed("mask_decoder.iou_prediction_head.layers.", ".bias");
-    if (h.iouHeadDepth == 0)
-        r.fail("mask_decoder.iou_prediction_head.layers.0.bias is missing");
-    h.iouHeadHiddenDim = r.dim("mask_decoder.iou_prediction_head.layers.0.bias", 1, 0);
-    h.transformerNumHeads = 8;
 }
 
 /// Reads config.json values with type checks and records which keys were applied.
@@ -471,7 +435,7 @@ void applyOverrides(const nlohmann::json& json, const std::string& source, SamCo
                         std::to_string(c.embeddingSize) + "x" + std::to_string(c.embeddingSize) +
                         " token grid but image_encoder.pos_embed is " + std::to_string(v.posEmbedGrid) + "x" +
                         std::to_string(v.posEmbedGrid));
-    } else {
+    } else if (c.encoder == EncoderKind::TinyVit) {
         auto& t = c.tinyVit;
         if (o.integers(list, "embed_dims", "TinyViT", "embed_dims") && list != t.embedDims)
             throw Error(source + ": TinyViT embed_dims " + listText(list) + " do not fit the checkpoint (" +
@@ -541,7 +505,7 @@ void validate(const SamConfig& c, const std::string& source)
         throw Error(source + ": transformer_num_heads " + std::to_string(h.transformerNumHeads) +
                     " must divide the decoder widths " + std::to_string(h.promptEmbedDim) + " and " +
                     std::to_string(internal));
-    const std::int64_t encoderOut = c.encoder == EncoderKind::Vit ? c.vit.outChans : c.tinyVit.outChans;
+    const std::int64_t encoderOut = c.encoderOutChannels();
     if (encoderOut != h.promptEmbedDim)
         throw Error(source + ": the image encoder outputs " + std::to_string(encoderOut) +
                     " channels but the prompt encoder expects " + std::to_string(h.promptEmbedDim));
@@ -561,26 +525,111 @@ void validate(const SamConfig& c, const std::string& source)
 
 const char* encoderKindName(EncoderKind kind)
 {
-    return kind == EncoderKind::Vit ? "vit" : "tinyvit";
+    switch (kind) {
+    case EncoderKind::Vit: return "vit";
+    case EncoderKind::TinyVit: return "tinyvit";
+    case EncoderKind::Hiera: return "hiera";
+    case EncoderKind::EfficientSamVit: return "efficientsam-vit";
+    case EncoderKind::RepVit: return "repvit";
+    case EncoderKind::EfficientVit: return "efficientvit";
+    }
+    return "?";
+}
+
+const char* decoderKindName(DecoderKind kind)
+{
+    switch (kind) {
+    case DecoderKind::Sam: return "sam";
+    case DecoderKind::SamHq: return "sam_hq";
+    case DecoderKind::Sam2: return "sam2";
+    case DecoderKind::EfficientSam: return "efficient_sam";
+    }
+    return "?";
+}
+
+const char* imagePipelineName(ImagePipeline pipeline)
+{
+    switch (pipeline) {
+    case ImagePipeline::Sam: return "sam";
+    case ImagePipeline::Sam2: return "sam2";
+    case ImagePipeline::EfficientSam: return "efficient_sam";
+    case ImagePipeline::MedSam: return "medsam";
+    }
+    return "?";
+}
+
+std::int64_t SamConfig::encoderOutChannels() const
+{
+    switch (encoder) {
+    case EncoderKind::Vit: return vit.outChans;
+    case EncoderKind::TinyVit: return tinyVit.outChans;
+    case EncoderKind::Hiera: return hiera.dModel;
+    case EncoderKind::EfficientSamVit: return efficientSamVit.neckDim;
+    case EncoderKind::RepVit: return repVit.outChans;
+    case EncoderKind::EfficientVit: return efficientVit.outChans;
+    }
+    return 0;
 }
 
 SamConfig inferSamConfig(const TensorShapes& shapes, const nlohmann::json* overrides, const std::string& source)
 {
     const ShapeReader r(shapes, source);
     SamConfig c;
-    if (r.has("image_encoder.blocks.0.norm1.weight")) {
+    if (r.has("image_encoder.trunk.patch_embed.proj.weight")) {
+        c.encoder = EncoderKind::Hiera;
+        inferHieraEncoder(r, c);
+    } else if (r.has("image_encoder.features.0.0.c.weight")) {
+        c.encoder = EncoderKind::RepVit;
+        inferRepVitEncoder(r, c);
+    } else if (r.has("image_encoder.backbone.stages.0.op_list.0.conv.weight")) {
+        c.encoder = EncoderKind::EfficientVit;
+        inferEfficientVitEncoder(r, c);
+    } else if (r.has("image_encoder.blocks.0.mlp.fc1.weight")) {
+        c.encoder = EncoderKind::EfficientSamVit;
+        inferEfficientSamEncoder(r, c);
+    } else if (r.has("image_encoder.blocks.0.norm1.weight")) {
         c.encoder = EncoderKind::Vit;
         inferVit(r, c);
     } else if (r.has("image_encoder.layers.0.blocks.0.conv1.c.weight")) {
         c.encoder = EncoderKind::TinyVit;
         inferTinyVit(r, c);
     } else {
-        throw Error(source + ": not a SAM v1-family checkpoint (no image_encoder.blocks.* (ViT) or "
-                             "image_encoder.layers.* (TinyViT) tensors)");
+        throw Error(source + ": not a SAM-family checkpoint (no image encoder this build knows: image_encoder.blocks.* "
+                             "(ViT), image_encoder.layers.* (TinyViT), image_encoder.trunk.* (Hiera), "
+                             "image_encoder.features.* (RepViT) or image_encoder.backbone.* (EfficientViT))");
     }
-    inferHead(r, c);
-    if (overrides)
+
+    if (r.has("sam_mask_decoder.mask_tokens.weight")) {
+        c.decoder = DecoderKind::Sam2;
+        inferSamHead(r, c, "sam_prompt_encoder.", "sam_mask_decoder.");
+        c.preprocess.pipeline = ImagePipeline::Sam2;
+    } else if (r.has("prompt_encoder.invalid_points.weight")) {
+        c.decoder = DecoderKind::EfficientSam;
+        inferEfficientSamHead(r, c);
+        c.preprocess.pipeline = ImagePipeline::EfficientSam;
+    } else {
+        c.decoder = r.has("mask_decoder.hf_token.weight") ? DecoderKind::SamHq : DecoderKind::Sam;
+        inferSamHead(r, c, "prompt_encoder.", "mask_decoder.");
+    }
+    if (c.decoder == DecoderKind::SamHq) {
+        if (c.encoder != EncoderKind::Vit && c.encoder != EncoderKind::TinyVit)
+            r.fail("SAM-HQ's decoder needs a ViT or TinyViT encoder");
+        c.vit.outputEarlyFeatures = c.encoder == EncoderKind::Vit;
+        c.tinyVit.outputEarlyFeatures = c.encoder == EncoderKind::TinyVit;
+    }
+
+    if (overrides) {
         applyOverrides(*overrides, source, c);
+        applyFamilyOverrides(*overrides, source, c);
+    }
+    switch (c.encoder) {
+    case EncoderKind::Hiera: c.embeddingSize = hieraEmbeddingGrid(c.hiera, c.imageSize); break;
+    case EncoderKind::EfficientSamVit: c.embeddingSize = c.imageSize / c.efficientSamVit.patchSize; break;
+    case EncoderKind::RepVit:
+    case EncoderKind::EfficientVit: c.embeddingSize = c.imageSize / 16; break;
+    case EncoderKind::Vit:
+    case EncoderKind::TinyVit: break;
+    }
     validate(c, source);
 
     if (c.encoder == EncoderKind::Vit) {
@@ -588,11 +637,17 @@ SamConfig inferSamConfig(const TensorShapes& shapes, const nlohmann::json* overr
         case 768: c.variant = c.vit.depth == 12 ? "sam_vit_b" : "vit"; break;
         case 1024: c.variant = c.vit.depth == 24 ? "sam_vit_l" : "vit"; break;
         case 1280: c.variant = c.vit.depth == 32 ? "sam_vit_h" : "vit"; break;
+        case 384: c.variant = c.vit.depth == 12 && c.vit.mlpDim == 1536 ? "slimsam_50" : "vit"; break;
+        case 168: c.variant = c.vit.depth == 12 && c.vit.mlpDim == 696 ? "slimsam_77" : "vit"; break;
         default: c.variant = "vit"; break;
         }
-    } else {
+        if (c.preprocess.pipeline == ImagePipeline::MedSam)
+            c.variant = c.variant == "sam_vit_b" ? "medsam_vit_b" : "medsam " + c.variant;
+    } else if (c.encoder == EncoderKind::TinyVit) {
         c.variant = c.tinyVit.embedDims == std::vector<std::int64_t>{64, 128, 160, 320} ? "mobile_sam" : "tinyvit";
     }
+    if (c.decoder == DecoderKind::SamHq)
+        c.variant = "sam_hq " + c.variant;
     return c;
 }
 
@@ -606,14 +661,36 @@ std::string SamConfig::describe() const
           << vit.mlpDim << ", patch " << vit.patchSize << ", window " << vit.windowSize << ", global blocks "
           << listText(vit.globalAttnIndexes) << ", rel-pos " << (vit.useRelPos ? "yes" : "no") << ", neck "
           << vit.outChans << "\n";
-    } else {
+    } else if (encoder == EncoderKind::TinyVit) {
         s << "encoder: TinyViT dims " << listText(tinyVit.embedDims) << ", depths " << listText(tinyVit.depths)
           << ", heads " << listText(tinyVit.numHeads) << ", windows " << listText(tinyVit.windowSizes)
           << ", merge strides " << listText(tinyVit.mergeStrides) << ", neck " << tinyVit.outChans << "\n";
+    } else if (encoder == EncoderKind::Hiera) {
+        s << "encoder: Hiera embed " << hiera.embedDim << ", heads " << hiera.numHeads << ", stages "
+          << listText(hiera.stages) << ", windows " << listText(hiera.windowSpec) << ", global blocks "
+          << listText(hiera.globalAttBlocks) << ", q_pool " << hiera.qPool << "; FPN " << hiera.dModel << " from "
+          << listText(hiera.backboneChannels) << ", top-down " << listText(hiera.fpnTopDownLevels) << ", scalp "
+          << hiera.scalp << "\n";
+    } else if (encoder == EncoderKind::EfficientSamVit) {
+        s << "encoder: EfficientSAM ViT embed " << efficientSamVit.embedDim << ", depth " << efficientSamVit.depth
+          << ", heads " << efficientSamVit.numHeads << ", mlp " << efficientSamVit.mlpDim << ", pos_embed grid "
+          << efficientSamVit.posEmbedGrid << ", neck " << efficientSamVit.neckDim << "\n";
+    } else if (encoder == EncoderKind::RepVit) {
+        s << "encoder: RepViT " << repVit.blocks.size() << " blocks, fused blocks " << repVit.fuseStage2Block << "/"
+          << repVit.fuseStage3Block << ", neck " << repVit.outChans << "\n";
+    } else {
+        s << "encoder: EfficientViT " << efficientVit.stages.size() << " stages, neck inputs "
+          << listText(efficientVit.neckInputStages) << ", head " << efficientVit.headWidth << " x "
+          << efficientVit.neckDepth << ", input " << encoderSize() << " px\n";
     }
-    s << "decoder: dim " << head.promptEmbedDim << ", depth " << head.transformerDepth << ", heads "
-      << head.transformerNumHeads << ", mlp " << head.transformerMlpDim << ", masks " << head.numMultimaskOutputs
-      << "+1\n";
+    s << "decoder: " << decoderKindName(decoder) << ", dim " << head.promptEmbedDim << ", depth " << head.transformerDepth
+      << ", heads " << head.transformerNumHeads << ", mlp " << head.transformerMlpDim << ", masks "
+      << head.numMultimaskOutputs << "+1\n";
+    s << "pipeline: " << imagePipelineName(preprocess.pipeline) << "\n";
+    if (!inactiveTensors.empty())
+        s << "kept unused: " << inactiveTensors.size() << " tensors\n";
+    for (const auto& note : notes)
+        s << "note: " << note << "\n";
     if (!overrides.empty())
         s << "config overrides: " << listText(overrides) << "\n";
     return s.str();

@@ -1,11 +1,15 @@
-// Hyper-parameters of the SAM v1 family (SAM ViT-B/L/H, MedSAM, SlimSAM, MobileSAM/TinySAM and
-// small test configurations) and how they are found: first from the tensor shapes of the
-// checkpoint (grid from pos_embed, window size and head dimension from rel_pos_*, global blocks
-// from the longer rel-pos tables, TinyViT widths/depths/heads/windows from its tensors), then the
-// official defaults for what shapes cannot tell (decoder head count, pixel mean/std), then a
-// config.json in the official builder key names that overrides both. A config value that
-// contradicts the checkpoint's shapes is an error, not a silent choice.
+// Hyper-parameters of every SAM-family model (SAM ViT-B/L/H, MedSAM, SlimSAM, MobileSAM/TinySAM,
+// SAM-HQ, SAM 2/2.1, EfficientSAM, EdgeSAM, EfficientViT-SAM and small test configurations; the
+// structs of the newer families are in family_config.h) and how they are found: first from the
+// tensor shapes of the checkpoint (grid from pos_embed, window size and head dimension from
+// rel_pos_*, global blocks from the longer rel-pos tables, TinyViT widths/depths/heads/windows,
+// Hiera stages, RepViT and EfficientViT blocks from their tensors), then the official defaults
+// for what shapes cannot tell (decoder head count, pixel mean/std, Hiera windows), then a
+// config.json in the official key names that overrides both. A config value that contradicts
+// the checkpoint's shapes is an error, not a silent choice.
 #pragma once
+
+#include "core/models/family_config.h"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -24,12 +28,27 @@ namespace birkhoff::models {
 using TensorShapes = std::map<std::string, std::vector<std::int64_t>>;
 
 enum class EncoderKind {
-    Vit,      ///< SAM v1 ImageEncoderViT (SAM ViT-B/L/H, MedSAM, SlimSAM, test configs)
-    TinyVit,  ///< MobileSAM / TinySAM TinyViT
+    Vit,              ///< SAM v1 ImageEncoderViT (SAM ViT-B/L/H, MedSAM, SlimSAM, SAM-HQ, test configs)
+    TinyVit,          ///< MobileSAM / TinySAM / SAM-HQ tiny TinyViT
+    Hiera,            ///< SAM 2 / 2.1 Hiera trunk + FPN neck
+    EfficientSamVit,  ///< EfficientSAM plain ViT
+    RepVit,           ///< EdgeSAM RepViT
+    EfficientVit,     ///< EfficientViT-SAM EfficientViT-L backbone + SamNeck
 };
 
-/// "vit" / "tinyvit".
+/// "vit", "tinyvit", "hiera", "efficientsam-vit", "repvit", "efficientvit".
 const char* encoderKindName(EncoderKind kind);
+
+/// The prompt encoder + mask decoder family.
+enum class DecoderKind {
+    Sam,           ///< segment_anything PromptEncoder + MaskDecoder (shared by most variants)
+    SamHq,         ///< SAM-HQ MaskDecoderHQ (HQ token, early encoder features)
+    Sam2,          ///< SAM 2 (sam_ prefixes, object-score token, high-resolution features)
+    EfficientSam,  ///< EfficientSAM's re-implementation (no mask input, GELU MLPs, GroupNorm)
+};
+
+/// "sam", "sam_hq", "sam2", "efficient_sam".
+const char* decoderKindName(DecoderKind kind);
 
 /// segment_anything ImageEncoderViT arguments.
 struct VitEncoderConfig {
@@ -51,6 +70,14 @@ struct VitEncoderConfig {
     /// official 2*size-1 (size = window, or the token grid for global blocks). Tables whose
     /// length does not fit the attention size are interpolated at run time (get_rel_pos).
     std::vector<std::int64_t> relPosLengths;
+    /// Per-block widths of pruned encoders (SlimSAM): attention width (qkv rows / 3) and MLP
+    /// hidden width of each block. Empty: every block uses embedDim and mlpDim.
+    std::vector<std::int64_t> blockAttentionDims;
+    std::vector<std::int64_t> blockMlpDims;
+    /// Per-block head counts when they differ (from each block's rel-pos head dimension).
+    std::vector<std::int64_t> blockNumHeads;
+    /// SAM-HQ: also output the first global-attention block's tokens (interm_embeddings[0]).
+    bool outputEarlyFeatures = false;
 };
 
 /// MobileSAM TinyViT arguments (tiny_vit_sam.py TinyViT).
@@ -70,6 +97,8 @@ struct TinyVitConfig {
     std::int64_t outChans = 256;
     std::int64_t numClasses = 1000;      ///< unused ImageNet head kept for strict loading (0: absent)
     double layerNormEps = 1e-5;
+    /// SAM-HQ tiny: also output stage 1's tokens (interm_embeddings[0], after its downsampling).
+    bool outputEarlyFeatures = false;
 };
 
 /// Prompt encoder + mask decoder (segment_anything build_sam.py _build_sam).
@@ -83,39 +112,91 @@ struct HeadConfig {
     std::int64_t attentionDownsampleRate = 2;
     std::int64_t iouHeadDepth = 3;
     std::int64_t iouHeadHiddenDim = 256;
+    /// Transformer LayerNorm eps (1e-5; EfficientViT-SAM's model zoo sets every norm to 1e-6).
+    double layerNormEps = 1e-5;
+    /// Transformer MLPs named mlp.layers.{0,1} (SAM 2) instead of mlp.lin1/lin2.
+    bool mlpLayersNames = false;
+    Sam2HeadOptions sam2;                ///< DecoderKind::Sam2 only
+    HqHeadOptions hq;                    ///< DecoderKind::SamHq only
+    EfficientSamHeadOptions efficientSam;  ///< DecoderKind::EfficientSam only
 };
+
+/// How images become encoder input and low-res logits become masks.
+enum class ImagePipeline {
+    /// SAM v1: longest side -> encoder size (Pillow bilinear on 8-bit), mean/std in 0..255,
+    /// zero padding to a square; logits -> padded square -> crop -> original (bilinear), > threshold.
+    Sam,
+    /// SAM 2: square resize without aspect (antialiased bilinear on [0,1] floats), ImageNet
+    /// mean/std, no padding; logits bilinear straight to the original size; returned low-res
+    /// logits clamped to [-32, 32].
+    Sam2,
+    /// EfficientSAM: square resize (bilinear on [0,1] floats, no antialias), ImageNet mean/std;
+    /// logits bicubic straight to the original size; mask = logit >= threshold.
+    EfficientSam,
+    /// MedSAM: square resize (bicubic, antialiased; see predict/preprocess.h), min-max scaled to
+    /// [0,1], no mean/std; sigmoid, bilinear to the original size, probability > 0.5.
+    MedSam,
+};
+
+/// "sam", "sam2", "efficient_sam", "medsam".
+const char* imagePipelineName(ImagePipeline pipeline);
 
 /// Pre- and post-processing constants (Sam.pixel_mean/pixel_std are not in checkpoints).
 struct PreprocessConfig {
     std::array<double, 3> pixelMean{123.675, 116.28, 103.53};
     std::array<double, 3> pixelStd{58.395, 57.12, 57.375};
     double maskThreshold = 0.0;
+    ImagePipeline pipeline = ImagePipeline::Sam;
 };
 
 struct SamConfig {
     EncoderKind encoder = EncoderKind::Vit;
+    DecoderKind decoder = DecoderKind::Sam;
     std::string variant;                 ///< short description ("sam_vit_b", "mobile_sam", "vit 64x4")
-    std::int64_t imageSize = 1024;       ///< encoder input side (padded square)
+    std::int64_t imageSize = 1024;       ///< prompt/mask frame side (= encoder input unless encoderInputSize)
     std::int64_t embeddingSize = 64;     ///< image embedding grid side (imageSize / 16)
+    /// Encoder input side when it differs from imageSize (EfficientViT-SAM L0-L2: 512); 0 = imageSize.
+    std::int64_t encoderInputSize = 0;
     VitEncoderConfig vit;
     TinyVitConfig tinyVit;
+    HieraConfig hiera;
+    EfficientSamVitConfig efficientSamVit;
+    RepVitConfig repVit;
+    EfficientVitConfig efficientVit;
     HeadConfig head;
     PreprocessConfig preprocess;
     /// Where each value came from besides shapes/defaults (e.g. "config.json: transformer_num_heads").
     std::vector<std::string> overrides;
 
+    /// Checkpoint tensors the image path does not use but the model keeps (so that loading,
+    /// compressing and saving see them): SAM 2's video-memory modules, and extra keys of the
+    /// families the official code loads with strict=False (SAM-HQ, EdgeSAM). Name -> shape.
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> inactiveTensors;
+    /// Facts worth telling the user (ignored keys, defaults taken for what shapes cannot tell).
+    std::vector<std::string> notes;
+
+    /// The encoder's input side (encoderInputSize, or imageSize).
+    std::int64_t encoderSize() const { return encoderInputSize > 0 ? encoderInputSize : imageSize; }
+    /// Width of the image embedding the encoder outputs.
+    std::int64_t encoderOutChannels() const;
+
     /// One line per group of settings, for --verbose and reports.
     std::string describe() const;
 };
 
-/// Infers the configuration from tensor shapes (+ official defaults), then applies `overrides`
-/// (a parsed config.json; may be null). Accepted layouts: the official builder arguments
-/// (flat, or under "builder_args") and/or "constructor_kwargs" {ImageEncoderViT, TinyViT,
-/// PromptEncoder, TwoWayTransformer, MaskDecoder, Sam}; unknown keys are ignored.
+/// Infers the configuration from tensor shapes (+ official defaults, noted in `notes` where the
+/// shapes cannot tell), then applies `overrides` (a parsed config.json; may be null). The
+/// encoder (ViT, TinyViT, Hiera, EfficientSAM ViT, RepViT, EfficientViT) and the head (SAM,
+/// SAM-HQ, SAM 2, EfficientSAM) are recognised from the key names. Accepted config layouts: the
+/// official builder arguments (flat, or under "builder_args") and/or "constructor_kwargs"
+/// {ImageEncoderViT, TinyViT, PromptEncoder, TwoWayTransformer, MaskDecoder, Sam}; SAM 2's
+/// official nested config ({"config": {"model": ...}}, {"model": ...} or the model object);
+/// and "preprocessing" (sam | sam2 | efficient_sam | medsam), "image_size",
+/// "encoder_input_size", "encoder_num_heads" (EfficientSAM); unknown keys are ignored.
 /// `source` names the checkpoint in messages.
-/// @throws Error when the layout is neither a SAM ViT nor a TinyViT checkpoint, when tensors
-///         the shapes are read from are missing or inconsistent, or when an override
-///         contradicts the shapes (e.g. encoder_embed_dim 768 for a 64-wide checkpoint).
+/// @throws Error when the layout is not a SAM-family checkpoint, when tensors the shapes are
+///         read from are missing or inconsistent, or when an override contradicts the shapes
+///         (e.g. encoder_embed_dim 768 for a 64-wide checkpoint).
 SamConfig inferSamConfig(const TensorShapes& shapes, const nlohmann::json* overrides, const std::string& source);
 
 /// Reads a config.json. @throws Error if unreadable or not valid JSON.

@@ -1,10 +1,17 @@
-// SAM v1-family model assembly, name-for-name weight loading and checkpoint opening.
+// SAM-family model assembly, name-for-name weight loading and checkpoint opening (original and compressed).
 #include "core/models/sam_model.h"
 
 #include "core/format/encoded_tensor.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/models/efficient_sam.h"
+#include "core/models/efficient_vit.h"
 #include "core/models/family.h"
+#include "core/models/hiera.h"
+#include "core/models/hyper_linear.h"
+#include "core/models/rep_vit.h"
+#include "core/models/sam2_mask_decoder.h"
+#include "core/models/sam_hq.h"
 #include "core/models/tiny_vit.h"
 #include "core/models/vit_encoder.h"
 #include "core/util/error.h"
@@ -64,35 +71,7 @@ bool isSafetensorsFile(const std::filesystem::path& path)
     return in.gcount() == 9 && head[8] == '{';
 }
 
-/// Refuses families this runner does not implement, naming them, before shape inference
-/// produces a less helpful message. Generic layouts go on to inferSamConfig, which explains
-/// what it misses.
-void checkSupportedFamily(const io::StateDict& tensors, const std::string& source, ModelInfo& info)
-{
-    const FamilyInfo family = detectFamily(tensors);
-    info.family = family.displayName;
-    switch (family.id) {
-    case FamilyId::SamVit:
-    case FamilyId::SlimSam:
-    case FamilyId::MobileSam:
-    case FamilyId::Generic:
-        return;
-    default:
-        throw Error(source + ": " + family.displayName +
-                    " checkpoints are not supported here: this runner implements SAM v1 (ViT-B/L/H, MedSAM, "
-                    "SlimSAM) and MobileSAM/TinySAM with the SAM v1 prompt encoder and mask decoder");
-    }
-}
-
-/// Shape-only copy of a state dict (meta tensors) for family detection.
-io::StateDict shapesOnly(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& shapes)
-{
-    io::StateDict out;
-    for (const auto& [name, shape] : shapes)
-        out.insert(name, at::empty(shape, at::TensorOptions().device(at::kMeta)));
-    return out;
-}
-
+/// The config.json of `path` (options.configPath, or the one beside it), or nullopt.
 std::optional<nlohmann::json> configOverrides(const std::filesystem::path& path, const LoadOptions& options,
                                               std::optional<std::filesystem::path>& configPath)
 {
@@ -104,64 +83,196 @@ std::optional<nlohmann::json> configOverrides(const std::filesystem::path& path,
     return readConfigFile(*configPath);
 }
 
-std::shared_ptr<SamModel> loadCompressed(const io::SafetensorsContent& content, const std::filesystem::path& path,
-                                         const LoadOptions& options, const Progress& progress)
+/// Shape-only copy of a state dict (meta tensors) for family detection.
+io::StateDict shapesOnly(const TensorShapes& shapes)
 {
-    const std::string source = path.string();
-    const format::CompressedModel compressed = format::parseCompressedModel(content, source);
-    std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapeList;
-    TensorShapes shapes;
-    io::StateDict dense;
-    LinearBackendMap backends;
-    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
-        const auto& t = compressed.tensors[i];
-        progress.checkCancelled();
-        progress.report(static_cast<double>(i) / static_cast<double>(compressed.tensors.size()), t.name);
-        const std::vector<std::int64_t> shape = t.isEncoded() ? t.shape : t.raw.sizes().vec();
-        shapeList.emplace_back(t.name, shape);
-        shapes[t.name] = shape;
-        if (t.loadType == format::LoadType::LinearMatrix && options.linearBackend)
-            backends[t.name] = options.linearBackend(t);
-        else
-            dense.insert(t.name, format::decodeTensor(t));
+    io::StateDict out;
+    for (const auto& [name, shape] : shapes)
+        out.insert(name, at::empty(shape, at::TensorOptions().device(at::kMeta)));
+    return out;
+}
+
+/// The official loaders of SAM-HQ and EdgeSAM use load_state_dict(strict=False): keys the model
+/// does not have are tolerated (kept, not run).
+bool toleratesExtraTensors(const SamConfig& config)
+{
+    return config.decoder == DecoderKind::SamHq || config.encoder == EncoderKind::RepVit;
+}
+
+/// Keeps the checkpoint tensors the model lacks as inactive tensors when the family tolerates them.
+void keepToleratedExtras(SamModel& model, const TensorShapes& shapes)
+{
+    if (!toleratesExtraTensors(model.config()))
+        return;
+    std::set<std::string> known;
+    for (const auto& entry : model.stateDict())
+        known.insert(entry.first);
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> extras;
+    for (const auto& [name, shape] : shapes)
+        if (!known.count(name) && name != "pixel_mean" && name != "pixel_std")
+            extras.emplace_back(name, shape);
+    if (!extras.empty())
+        model.keepInactiveTensors(extras);
+}
+
+/// Parameter count, run-time bytes and compressed layer count into model.info.
+void fillModelInfo(SamModel& model)
+{
+    std::int64_t elements = 0, bytes = 0, compressed = 0;
+    for (const auto& p : model.named_parameters(true)) {
+        elements += p.value().numel();
+        bytes += p.value().numel() * static_cast<std::int64_t>(p.value().element_size());
     }
-    ModelInfo info;
-    checkSupportedFamily(shapesOnly(shapeList), source, info);
-    std::optional<std::filesystem::path> configPath;
-    const auto overrides = configOverrides(path, options, configPath);
-    const SamConfig config = inferSamConfig(shapes, overrides ? &*overrides : nullptr,
-                                            configPath ? source + " (config " + configPath->string() + ")" : source);
-    auto model = buildSamModel(config, dense, source, backends);
-    model->info.family = info.family;
-    model->info.configPath = configPath;
-    model->info.format = "compressed";
-    if (!compressed.extensions.empty())
-        model->info.notes.push_back("compressed file uses Birkhoff Studio extensions");
-    return model;
+    for (const auto& b : model.named_buffers(true)) {
+        elements += b.value().numel();
+        bytes += b.value().numel() * static_cast<std::int64_t>(b.value().element_size());
+    }
+    for (const auto& [name, layer] : linearLayers(model)) {
+        if (!layer->hasDenseWeight()) {
+            ++compressed;
+            elements += layer->inFeatures() * layer->outFeatures();
+            bytes += layer->weightBytes();
+        }
+    }
+    model.info.parameterCount = elements;
+    model.info.weightBytes = bytes;
+    model.info.compressedLinearLayers = compressed;
+}
+
+}  // namespace
+
+namespace {
+
+std::shared_ptr<ImageEncoder> makeImageEncoder(const SamConfig& c)
+{
+    switch (c.encoder) {
+    case EncoderKind::Vit: return std::make_shared<VitImageEncoder>(c.vit, c.encoderSize());
+    case EncoderKind::TinyVit: return std::make_shared<TinyVitEncoder>(c.tinyVit);
+    case EncoderKind::Hiera: return std::make_shared<HieraImageEncoder>(c.hiera);
+    case EncoderKind::EfficientSamVit: return std::make_shared<EfficientSamVitEncoder>(c.efficientSamVit, c.encoderSize());
+    case EncoderKind::RepVit: return std::make_shared<RepVitEncoder>(c.repVit);
+    case EncoderKind::EfficientVit: return std::make_shared<EfficientVitEncoder>(c.efficientVit, c.embeddingSize);
+    }
+    throw Error("unknown image encoder kind");
+}
+
+/// Registers `shape`-sized zero tensors under dotted `name`s, creating the intermediate
+/// modules: tensors a family keeps without running them (SAM 2's video memory).
+void registerInactiveTensors(torch::nn::Module& root,
+                             const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& tensors)
+{
+    for (const auto& [name, shape] : tensors) {
+        torch::nn::Module* module = &root;
+        std::size_t start = 0;
+        for (std::size_t dot = name.find('.'); dot != std::string::npos; dot = name.find('.', start)) {
+            const std::string part = name.substr(start, dot - start);
+            std::shared_ptr<torch::nn::Module> child;
+            for (const auto& existing : module->named_children())
+                if (existing.key() == part)
+                    child = existing.value();
+            if (!child)
+                child = module->register_module(part, std::make_shared<torch::nn::Module>());
+            module = child.get();
+            start = dot + 1;
+        }
+        module->register_parameter(name.substr(start), at::zeros(shape), false);
+    }
 }
 
 }  // namespace
 
 SamModel::SamModel(const SamConfig& config) : config_(config)
 {
-    if (config.encoder == EncoderKind::Vit)
-        imageEncoder_ = register_module("image_encoder", std::make_shared<VitImageEncoder>(config.vit, config.imageSize));
-    else
-        imageEncoder_ = register_module("image_encoder", std::make_shared<TinyVitEncoder>(config.tinyVit));
-    promptEncoder_ = register_module("prompt_encoder", PromptEncoder(config.head.promptEmbedDim, config.embeddingSize,
-                                                                     config.imageSize, config.head.maskInChans));
-    maskDecoder_ = register_module("mask_decoder", MaskDecoder(config.head));
+    const auto& h = config.head;
+    imageEncoder_ = register_module("image_encoder", makeImageEncoder(config));
+    switch (config.decoder) {
+    case DecoderKind::Sam:
+        promptEncoder_ = register_module("prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                         config.imageSize, h.maskInChans));
+        maskDecoder_ = register_module("mask_decoder", MaskDecoder(h));
+        break;
+    case DecoderKind::SamHq:
+        promptEncoder_ = register_module("prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                         config.imageSize, h.maskInChans));
+        hqDecoder_ = register_module("mask_decoder", std::make_shared<HqMaskDecoderImpl>(h));
+        break;
+    case DecoderKind::Sam2:
+        noMemEmbed_ = register_parameter("no_mem_embed", at::zeros({1, 1, h.promptEmbedDim}), false);
+        promptEncoder_ = register_module("sam_prompt_encoder", PromptEncoder(h.promptEmbedDim, config.embeddingSize,
+                                                                             config.imageSize, h.maskInChans));
+        sam2Decoder_ = register_module("sam_mask_decoder", std::make_shared<Sam2MaskDecoderImpl>(h));
+        break;
+    case DecoderKind::EfficientSam:
+        efficientPrompt_ = register_module(
+            "prompt_encoder", std::make_shared<EfficientSamPromptEncoderImpl>(h.promptEmbedDim, config.embeddingSize,
+                                                                              config.imageSize));
+        efficientDecoder_ = register_module("mask_decoder", std::make_shared<EfficientSamMaskDecoderImpl>(h));
+        break;
+    }
+    registerInactiveTensors(*this, config.inactiveTensors);
     eval();
+}
+
+void SamModel::keepInactiveTensors(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& tensors)
+{
+    registerInactiveTensors(*this, tensors);
+    config_.inactiveTensors.insert(config_.inactiveTensors.end(), tensors.begin(), tensors.end());
+    std::string names;
+    for (std::size_t i = 0; i < tensors.size() && i < 4; ++i)
+        names += (i ? ", " : "") + tensors[i].first;
+    config_.notes.push_back(std::to_string(tensors.size()) + " checkpoint tensors the model does not use are kept " +
+                            "unused (the official loader tolerates them, strict=False): " + names +
+                            (tensors.size() > 4 ? ", ..." : ""));
+}
+
+const PromptEncoderImpl& SamModel::promptEncoder() const
+{
+    if (!promptEncoder_)
+        throw Error(config_.variant + ": this model has EfficientSAM's prompt encoder, not SAM's");
+    return *promptEncoder_;
+}
+
+const MaskDecoderImpl& SamModel::maskDecoder() const
+{
+    if (!maskDecoder_)
+        throw Error(config_.variant + ": this model's mask decoder is the " + decoderKindName(config_.decoder) +
+                    " one, not SAM v1's");
+    return *maskDecoder_;
+}
+
+at::Tensor SamModel::denseEncoding() const
+{
+    return efficientPrompt_ ? efficientPrompt_->denseEncoding() : promptEncoder_->denseEncoding();
 }
 
 at::Tensor SamModel::encodeImage(const at::Tensor& input) const
 {
+    return encodeFeatures(input).embedding;
+}
+
+ImageFeatures SamModel::encodeFeatures(const at::Tensor& input) const
+{
     const at::NoGradGuard noGrad;
-    const std::int64_t s = config_.imageSize;
+    const std::int64_t s = config_.encoderSize();
     if (input.dim() != 4 || input.size(1) != 3 || input.size(2) != s || input.size(3) != s)
         throw Error("image encoder input must be [B,3," + std::to_string(s) + "," + std::to_string(s) + "], got " +
                     shapeText(input.sizes()));
-    return rethrowAsError("image encoder", [&] { return imageEncoder_->forward(input.to(at::kFloat).contiguous()); });
+    return rethrowAsError("image encoder", [&] {
+        ImageFeatures features = imageEncoder_->forwardFeatures(input.to(at::kFloat).contiguous());
+        if (sam2Decoder_) {
+            // SAM2Base.forward_image + SAM2ImagePredictor.set_image.
+            if (config_.head.sam2.addNoMemEmbed)
+                features.embedding = features.embedding + noMemEmbed_.reshape({1, -1, 1, 1});
+            features.highRes = sam2Decoder_->projectHighRes(features.highRes);
+        } else if (hqDecoder_) {
+            if (features.highRes.empty())
+                throw Error("SAM-HQ: the image encoder gave no early features");
+            features.highRes = {hqDecoder_->hqFeatures(features.embedding, features.highRes.front())};
+        } else {
+            features.highRes.clear();
+        }
+        return features;
+    });
 }
 
 std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& prompt) const
@@ -170,6 +281,23 @@ std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& pro
     const std::int64_t batch = prompt.coords.defined() ? prompt.coords.size(0)
                                : prompt.maskInput.defined() ? prompt.maskInput.size(0)
                                                             : 1;
+    if (efficientPrompt_) {
+        // EfficientSAM pads every prompt to decoder_max_num_input_points with (-1, -1, label -1).
+        const std::int64_t maxPoints = config_.head.efficientSam.maxPoints;
+        const std::int64_t n = prompt.coords.defined() ? prompt.coords.size(1) : 0;
+        if (n == 0)
+            throw Error("EfficientSAM needs at least one point or a box (it has no mask input)");
+        if (n > maxPoints)
+            throw Error("EfficientSAM takes at most " + std::to_string(maxPoints) + " prompt points (a box counts as 2), got " +
+                        std::to_string(n));
+        at::Tensor coords = prompt.coords.to(at::kFloat);
+        at::Tensor labels = prompt.labels.to(at::kFloat);
+        if (n < maxPoints) {
+            coords = at::cat({coords, at::full({batch, maxPoints - n, 2}, -1.0f, coords.options())}, 1);
+            labels = at::cat({labels, at::full({batch, maxPoints - n}, -1.0f, labels.options())}, 1);
+        }
+        return {efficientPrompt_->embedPoints(coords, labels), at::Tensor()};
+    }
     at::Tensor sparse;
     if (prompt.coords.defined() && prompt.coords.size(1) > 0)
         sparse = promptEncoder_->embedPoints(prompt.coords.to(at::kFloat), prompt.labels);
@@ -184,21 +312,51 @@ DecoderImageCache SamModel::prepareDecoder(const at::Tensor& imageEmbedding) con
 {
     const at::NoGradGuard noGrad;
     return rethrowAsError("mask decoder", [&] {
-        return maskDecoder_->prepareImage(imageEmbedding, promptEncoder_->denseEncoding(),
-                                          promptEncoder_->noMaskEmbedding(1));
+        const at::Tensor pe = denseEncoding();
+        switch (config_.decoder) {
+        case DecoderKind::Sam: return maskDecoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::SamHq: return hqDecoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::Sam2: return sam2Decoder_->prepareImage(imageEmbedding, pe, promptEncoder_->noMaskEmbedding(1));
+        case DecoderKind::EfficientSam: break;
+        }
+        return DecoderImageCache{};
+    });
+}
+
+DecoderOutput SamModel::decode(const ImageFeatures& image, const PromptTensors& prompt,
+                               const DecoderImageCache* cache) const
+{
+    const at::NoGradGuard noGrad;
+    return rethrowAsError("mask decoder", [&] {
+        auto [sparse, dense] = embedPrompt(prompt);
+        const bool cached = cache && cache->keys.defined() && !prompt.maskInput.defined();
+        switch (config_.decoder) {
+        case DecoderKind::Sam:
+            return cached ? maskDecoder_->forward(*cache, sparse)
+                          : maskDecoder_->forward(image.embedding, denseEncoding(), sparse, dense);
+        case DecoderKind::SamHq: {
+            if (image.highRes.empty())
+                throw Error("SAM-HQ needs the image's HQ features (encode it with encodeFeatures)");
+            const at::Tensor& hq = image.highRes.front();
+            return cached ? hqDecoder_->forward(*cache, sparse, hq)
+                          : hqDecoder_->forward(image.embedding, denseEncoding(), sparse, dense, hq);
+        }
+        case DecoderKind::Sam2:
+            return cached ? sam2Decoder_->forward(*cache, sparse, image.highRes)
+                          : sam2Decoder_->forward(image.embedding, denseEncoding(), sparse, dense, image.highRes);
+        case DecoderKind::EfficientSam:
+            if (prompt.maskInput.defined())
+                throw Error("EfficientSAM has no mask input");
+            return efficientDecoder_->forward(image.embedding, denseEncoding(), sparse);
+        }
+        throw Error("unknown mask decoder kind");
     });
 }
 
 DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
                                const DecoderImageCache* cache) const
 {
-    const at::NoGradGuard noGrad;
-    return rethrowAsError("mask decoder", [&] {
-        auto [sparse, dense] = embedPrompt(prompt);
-        if (cache && !prompt.maskInput.defined())
-            return maskDecoder_->forward(*cache, sparse);
-        return maskDecoder_->forward(imageEmbedding, promptEncoder_->denseEncoding(), sparse, dense);
-    });
+    return decode(ImageFeatures{imageEmbedding, {}}, prompt, cache);
 }
 
 namespace {
@@ -306,27 +464,53 @@ std::shared_ptr<SamModel> buildSamModel(const SamConfig& config, const io::State
                                         const LinearBackendMap& backends)
 {
     auto model = rethrowAsError("building the model", [&] { return std::make_shared<SamModel>(config); });
+    keepToleratedExtras(*model, shapesOf(tensors));
     attachLinearBackends(*model, backends);
     loadWeights(*model, tensors, source);
-    std::int64_t elements = 0, bytes = 0, compressed = 0;
-    for (const auto& p : model->named_parameters(true)) {
-        elements += p.value().numel();
-        bytes += p.value().numel() * static_cast<std::int64_t>(p.value().element_size());
+    fillModelInfo(*model);
+    return model;
+}
+
+std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel& compressed, const std::string& source,
+                                                  const nlohmann::json* configOverrides, const LoadOptions& options,
+                                                  const Progress& progress)
+{
+    TensorShapes shapes;
+    for (const auto& t : compressed.tensors)
+        shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+    const SamConfig config = inferSamConfig(shapes, configOverrides, source);
+    auto model = rethrowAsError("building the model", [&] { return std::make_shared<SamModel>(config); });
+    keepToleratedExtras(*model, shapes);
+
+    // Linear weights stored as index matrices run on backends; everything else is decoded,
+    // including Linear-shaped tensors the model keeps without running (SAM 2's video memory).
+    const std::map<std::string, LinearImpl*> layers = linearLayers(*model);
+    HyperLinearOptions hyperOptions;
+    hyperOptions.referenceOnly = options.compressedRun == CompressedRun::Reference;
+    LinearBackendMap backends;
+    io::StateDict dense;
+    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
+        const auto& t = compressed.tensors[i];
+        progress.checkCancelled();
+        progress.report(static_cast<double>(i) / static_cast<double>(compressed.tensors.size()), t.name);
+        // A stored shape that does not fit the layer is decoded, so that loadWeights names it.
+        const auto layer = layers.find(t.name);
+        const bool onBackend = t.loadType == format::LoadType::LinearMatrix && layer != layers.end() &&
+                               t.shape == std::vector<std::int64_t>{layer->second->outFeatures(),
+                                                                    layer->second->inFeatures()} &&
+                               options.compressedRun != CompressedRun::Dense;
+        if (!onBackend)
+            dense.insert(t.name, format::decodeTensor(t));
+        else if (options.linearBackend && options.compressedRun == CompressedRun::HyperLinear)
+            backends[t.name] = options.linearBackend(t);
+        else
+            backends[t.name] = HyperLinearBackend::fromEncoded(t, hyperOptions);
     }
-    for (const auto& b : model->named_buffers(true)) {
-        elements += b.value().numel();
-        bytes += b.value().numel() * static_cast<std::int64_t>(b.value().element_size());
-    }
-    for (const auto& [name, layer] : linearLayers(*model)) {
-        if (!layer->hasDenseWeight()) {
-            ++compressed;
-            elements += layer->inFeatures() * layer->outFeatures();
-            bytes += layer->weightBytes();
-        }
-    }
-    model->info.parameterCount = elements;
-    model->info.weightBytes = bytes;
-    model->info.compressedLinearLayers = compressed;
+    attachLinearBackends(*model, backends);
+    loadWeights(*model, dense, source);
+    fillModelInfo(*model);
+    if (!compressed.extensions.empty())
+        model->info.notes.push_back("compressed file uses Birkhoff Studio extensions");
     return model;
 }
 
@@ -334,29 +518,40 @@ std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const 
                                        const Progress& progress)
 {
     const auto start = std::chrono::steady_clock::now();
+    const std::string source = path.string();
+    std::optional<std::filesystem::path> configPath;
+    const auto overrides = configOverrides(path, options, configPath);
+    const std::string configSource = configPath ? source + " (config " + configPath->string() + ")" : source;
+
     std::shared_ptr<SamModel> model;
     std::error_code ec;
     if (std::filesystem::is_regular_file(path, ec) && isSafetensorsFile(path)) {
         const io::SafetensorsContent content = io::readSafetensors(path);
-        if (isCompressedLayout(content.tensors))
-            model = loadCompressed(content, path, options, progress);
+        if (isCompressedLayout(content.tensors)) {
+            const format::CompressedModel compressed = format::parseCompressedModel(content, source);
+            model = buildCompressedSamModel(compressed, configSource, overrides ? &*overrides : nullptr, options,
+                                            progress);
+            TensorShapes shapes;
+            for (const auto& t : compressed.tensors)
+                shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+            model->info.family = detectFamily(shapesOnly(shapes)).displayName;
+            model->info.format = options.compressedRun == CompressedRun::HyperLinear ? "compressed (HyperLinear)"
+                                 : options.compressedRun == CompressedRun::Reference
+                                     ? "compressed (HyperLinear reference path)"
+                                     : "compressed (decoded to dense)";
+        }
     }
     if (!model) {
         const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
-        const std::string source = path.string();
-        ModelInfo info;
-        checkSupportedFamily(checkpoint.tensors, source, info);
-        std::optional<std::filesystem::path> configPath;
-        const auto overrides = configOverrides(path, options, configPath);
-        const SamConfig config = inferSamConfig(shapesOf(checkpoint.tensors), overrides ? &*overrides : nullptr,
-                                                configPath ? source + " (config " + configPath->string() + ")" : source);
+        const SamConfig config =
+            inferSamConfig(shapesOf(checkpoint.tensors), overrides ? &*overrides : nullptr, configSource);
         model = buildSamModel(config, checkpoint.tensors, source);
-        model->info.family = info.family;
-        model->info.configPath = configPath;
+        model->info.family = detectFamily(checkpoint.tensors).displayName;
         model->info.format = io::checkpointFormatName(checkpoint.format);
         model->info.notes = checkpoint.notes;
     }
     model->info.path = path;
+    model->info.configPath = configPath;
     model->info.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return model;
 }

@@ -217,10 +217,29 @@ TinyVitEncoder::TinyVitEncoder(const TinyVitConfig& config) : config_(config)
 
 at::Tensor TinyVitEncoder::forward(const at::Tensor& image) const
 {
+    return run(image, nullptr);
+}
+
+ImageFeatures TinyVitEncoder::forwardFeatures(const at::Tensor& image) const
+{
+    if (!config_.outputEarlyFeatures)
+        return {run(image, nullptr), {}};
+    if (stages_.size() < 2)
+        throw Error("TinyViT image encoder: SAM-HQ needs a second stage, but the encoder has one");
+    at::Tensor early;
+    ImageFeatures features;
+    features.embedding = run(image, &early);
+    features.highRes.push_back(early);
+    return features;
+}
+
+at::Tensor TinyVitEncoder::run(const at::Tensor& image, at::Tensor* early) const
+{
     at::Tensor x = stem2_->forward(geluExact(stem1_->forward(image)));  // [B, C0, H/4, W/4]
     const std::int64_t batch = x.size(0);
     std::int64_t h = x.size(2), w = x.size(3);
-    for (const auto& stage : stages_) {
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
+        const auto& stage = stages_[s];
         for (const auto& block : stage->convBlocks)
             x = block->forward(x);
         for (const auto& block : stage->attentionBlocks)
@@ -230,6 +249,8 @@ at::Tensor TinyVitEncoder::forward(const at::Tensor& image) const
                 x = x.view({batch, h, w, -1}).permute({0, 3, 1, 2});
             x = stage->merge->forward(x, h, w);
         }
+        if (early && s == 1)  // sam-hq tiny_vit_sam.py: the output of layers[1] (after its downsampling)
+            *early = (x.dim() == 3 ? x.view({batch, h, w, x.size(2)}).permute({0, 3, 1, 2}) : x);
     }
     if (x.dim() == 3)
         x = x.view({batch, h, w, x.size(2)}).permute({0, 3, 1, 2});

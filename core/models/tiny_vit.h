@@ -54,11 +54,17 @@ class TinyVitEncoder : public ImageEncoder {
 public:
     explicit TinyVitEncoder(const TinyVitConfig& config);
     at::Tensor forward(const at::Tensor& image) const override;
+    /// With config.outputEarlyFeatures, highRes = {stage 1's output as [B, C, h, w]} (SAM-HQ
+    /// tiny's interm_embeddings[0]).
+    ImageFeatures forwardFeatures(const at::Tensor& image) const override;
 
     const TinyVitConfig& config() const { return config_; }
 
 private:
     struct Stage;
+    /// forward(); `early` (optional) receives stage 1's output.
+    at::Tensor run(const at::Tensor& image, at::Tensor* early) const;
+
     TinyVitConfig config_;
     Conv2dBn stem1_{nullptr};
     Conv2dBn stem2_{nullptr};

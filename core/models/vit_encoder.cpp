@@ -83,23 +83,24 @@ at::Tensor relativePositionTable(std::int64_t querySize, std::int64_t keySize, c
     return resized.index_select(0, index).view({querySize, keySize, resized.size(1)});
 }
 
-VitAttentionImpl::VitAttentionImpl(std::int64_t dim, std::int64_t numHeads, bool qkvBias, bool useRelPos,
-                                   std::int64_t relPosLength)
+VitAttentionImpl::VitAttentionImpl(std::int64_t dim, std::int64_t attentionDim, std::int64_t numHeads, bool qkvBias,
+                                   bool useRelPos, std::int64_t relPosLength)
     : numHeads_(numHeads), useRelPos_(useRelPos)
 {
-    const std::int64_t headDim = dim / numHeads;
+    const std::int64_t headDim = attentionDim / numHeads;
     if (useRelPos) {
         relPosH = register_parameter("rel_pos_h", at::zeros({relPosLength, headDim}), false);
         relPosW = register_parameter("rel_pos_w", at::zeros({relPosLength, headDim}), false);
     }
-    qkv = register_module("qkv", Linear(dim, dim * 3, qkvBias));
-    proj = register_module("proj", Linear(dim, dim));
+    qkv = register_module("qkv", Linear(dim, attentionDim * 3, qkvBias));
+    proj = register_module("proj", Linear(attentionDim, dim));
 }
 
 at::Tensor VitAttentionImpl::forward(const at::Tensor& x) const
 {
-    const std::int64_t b = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
+    const std::int64_t b = x.size(0), h = x.size(1), w = x.size(2);
     const std::int64_t n = h * w;
+    const std::int64_t c = qkv->outFeatures() / 3;  // attention width
     const std::int64_t headDim = c / numHeads_;
     const double scale = std::pow(static_cast<double>(headDim), -0.5);
     const at::Tensor qkvAll =
@@ -130,14 +131,19 @@ at::Tensor VitAttentionImpl::forward(const at::Tensor& x) const
     return proj->forward(out.view({b, numHeads_, h, w, headDim}).permute({0, 2, 3, 1, 4}).reshape({b, h, w, c}));
 }
 
-VitBlockImpl::VitBlockImpl(const VitEncoderConfig& config, std::int64_t windowSize, std::int64_t relPosLength)
+VitBlockImpl::VitBlockImpl(const VitEncoderConfig& config, std::int64_t index, std::int64_t windowSize,
+                           std::int64_t relPosLength)
     : windowSize_(windowSize)
 {
+    const auto i = static_cast<std::size_t>(index);
+    const std::int64_t attentionDim = i < config.blockAttentionDims.size() ? config.blockAttentionDims[i] : config.embedDim;
+    const std::int64_t mlpDim = i < config.blockMlpDims.size() ? config.blockMlpDims[i] : config.mlpDim;
+    const std::int64_t heads = i < config.blockNumHeads.size() ? config.blockNumHeads[i] : config.numHeads;
     norm1_ = register_module("norm1", LayerNorm(config.embedDim, config.layerNormEps));
-    attn_ = register_module("attn", VitAttention(config.embedDim, config.numHeads, config.qkvBias, config.useRelPos,
+    attn_ = register_module("attn", VitAttention(config.embedDim, attentionDim, heads, config.qkvBias, config.useRelPos,
                                                  relPosLength));
     norm2_ = register_module("norm2", LayerNorm(config.embedDim, config.layerNormEps));
-    mlp_ = register_module("mlp", MlpBlock(config.embedDim, config.mlpDim, MlpBlockImpl::Activation::Gelu));
+    mlp_ = register_module("mlp", MlpBlock(config.embedDim, mlpDim, MlpBlockImpl::Activation::Gelu));
 }
 
 at::Tensor VitBlockImpl::forward(const at::Tensor& x) const
@@ -174,7 +180,7 @@ VitImageEncoder::VitImageEncoder(const VitEncoderConfig& config, std::int64_t im
         std::int64_t relPosLength = 2 * (window > 0 ? window : grid) - 1;
         if (static_cast<std::size_t>(i) < config.relPosLengths.size())
             relPosLength = config.relPosLengths[static_cast<std::size_t>(i)];
-        VitBlock block(config, window, relPosLength);
+        VitBlock block(config, i, window, relPosLength);
         blockList->push_back(block);
         blocks_.push_back(block);
     }
@@ -188,10 +194,28 @@ VitImageEncoder::VitImageEncoder(const VitEncoderConfig& config, std::int64_t im
 
 at::Tensor VitImageEncoder::forward(const at::Tensor& image) const
 {
-    return forwardTraced(image, nullptr);
+    return run(image, nullptr, nullptr);
+}
+
+ImageFeatures VitImageEncoder::forwardFeatures(const at::Tensor& image) const
+{
+    if (!config_.outputEarlyFeatures)
+        return {run(image, nullptr, nullptr), {}};
+    at::Tensor early;
+    ImageFeatures features;
+    features.embedding = run(image, nullptr, &early);
+    if (!early.defined())
+        throw Error("ViT image encoder: SAM-HQ needs a global-attention block, but the encoder has none");
+    features.highRes.push_back(early.permute({0, 3, 1, 2}));
+    return features;
 }
 
 at::Tensor VitImageEncoder::forwardTraced(const at::Tensor& image, VitTrace* trace) const
+{
+    return run(image, trace, nullptr);
+}
+
+at::Tensor VitImageEncoder::run(const at::Tensor& image, VitTrace* trace, at::Tensor* early) const
 {
     at::Tensor x = patchProj_->forward(image).permute({0, 2, 3, 1});
     if (trace)
@@ -209,6 +233,8 @@ at::Tensor VitImageEncoder::forwardTraced(const at::Tensor& image, VitTrace* tra
         x = block->forward(x);
         if (trace)
             trace->blocks.push_back(x);
+        if (early && !early->defined() && block->windowSize() == 0)
+            *early = x;
     }
     x = x.permute({0, 3, 1, 2});
     x = neckNorm1_->forward(neckConv1_->forward(x));

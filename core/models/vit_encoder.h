@@ -21,9 +21,10 @@ namespace birkhoff::models {
 at::Tensor relativePositionTable(std::int64_t querySize, std::int64_t keySize, const at::Tensor& table);
 
 /// Multi-head self-attention over a [B, H, W, C] token grid with optional decomposed rel-pos.
+/// `attentionDim` is the width of q, k and v (= dim, except in pruned encoders).
 class VitAttentionImpl : public torch::nn::Module {
 public:
-    VitAttentionImpl(std::int64_t dim, std::int64_t numHeads, bool qkvBias, bool useRelPos,
+    VitAttentionImpl(std::int64_t dim, std::int64_t attentionDim, std::int64_t numHeads, bool qkvBias, bool useRelPos,
                      std::int64_t relPosLength);
     at::Tensor forward(const at::Tensor& x) const;
 
@@ -40,8 +41,10 @@ TORCH_MODULE(VitAttention);
 
 class VitBlockImpl : public torch::nn::Module {
 public:
-    /// windowSize 0 = global attention. relPosLength: rows of the rel-pos tables.
-    VitBlockImpl(const VitEncoderConfig& config, std::int64_t windowSize, std::int64_t relPosLength);
+    /// Block `index` of `config` (its widths); windowSize 0 = global attention. relPosLength:
+    /// rows of the rel-pos tables.
+    VitBlockImpl(const VitEncoderConfig& config, std::int64_t index, std::int64_t windowSize,
+                 std::int64_t relPosLength);
     at::Tensor forward(const at::Tensor& x) const;  ///< [B, H, W, C] -> same
 
     std::int64_t windowSize() const { return windowSize_; }
@@ -68,12 +71,18 @@ public:
     VitImageEncoder(const VitEncoderConfig& config, std::int64_t imageSize);
 
     at::Tensor forward(const at::Tensor& image) const override;
+    /// With config.outputEarlyFeatures, highRes = {first global block's tokens as [B, C, g, g]}
+    /// (SAM-HQ's interm_embeddings[0]).
+    ImageFeatures forwardFeatures(const at::Tensor& image) const override;
     /// forward() that also records each stage's output into `trace`.
     at::Tensor forwardTraced(const at::Tensor& image, VitTrace* trace) const;
 
     const VitEncoderConfig& config() const { return config_; }
 
 private:
+    /// forward(); `early` (optional) receives the first global block's output [B, g, g, C].
+    at::Tensor run(const at::Tensor& image, VitTrace* trace, at::Tensor* early) const;
+
     VitEncoderConfig config_;
     at::Tensor posEmbed_;
     Conv2d patchProj_{nullptr};

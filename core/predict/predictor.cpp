@@ -2,7 +2,7 @@
 #include "core/predict/predictor.h"
 
 #include "core/predict/image_io.h"
-#include "core/predict/upsample.h"
+#include "core/predict/pipeline.h"
 #include "core/util/error.h"
 
 #include <ATen/ATen.h>
@@ -33,19 +33,6 @@ void checkInside(double x, double y, cv::Size size, const std::string& what)
     if (x < 0 || y < 0 || x > size.width || y > size.height)
         throw Error(what + " " + coordText(x, y) + " is outside the image (" + std::to_string(size.width) + "x" +
                     std::to_string(size.height) + " pixels)");
-}
-
-/// The official post-processing: bilinear (align_corners=False) to the padded square, crop to
-/// the resized image, bilinear to the original size (see upsample.h). Only the part of the
-/// square that survives the crop is computed: with the square's ratio passed explicitly, the
-/// cropped output has exactly the values of the full upsampling.
-at::Tensor upscaleLogits(const at::Tensor& lowRes, std::int64_t imageSize, cv::Size inputSize, cv::Size originalSize)
-{
-    const float squareRatio = static_cast<float>(lowRes.size(-1)) / static_cast<float>(imageSize);
-    const at::Tensor square = resizeBilinear(lowRes, inputSize.height, inputSize.width, squareRatio, squareRatio);
-    return resizeBilinear(square, originalSize.height, originalSize.width,
-                          static_cast<float>(inputSize.height) / static_cast<float>(originalSize.height),
-                          static_cast<float>(inputSize.width) / static_cast<float>(originalSize.width));
 }
 
 }  // namespace
@@ -126,25 +113,14 @@ cv::Size SamPredictor::preprocessShape(cv::Size original, std::int64_t longSide)
 
 at::Tensor SamPredictor::preprocess(const cv::Mat& rgb8, cv::Size& inputSize) const
 {
-    const auto& config = model_->config();
-    const std::int64_t s = config.imageSize;
-    inputSize = preprocessShape(rgb8.size(), s);
-    const cv::Mat resized = resizeLikePil(rgb8, inputSize);
-    const at::Tensor pixels =
-        at::from_blob(const_cast<std::uint8_t*>(resized.ptr<std::uint8_t>()), {resized.rows, resized.cols, 3},
-                      {static_cast<std::int64_t>(resized.step[0]), 3, 1}, at::kByte)
-            .permute({2, 0, 1})
-            .to(at::kFloat);
-    const auto& pre = config.preprocess;
-    const at::Tensor mean = at::tensor({static_cast<float>(pre.pixelMean[0]), static_cast<float>(pre.pixelMean[1]),
-                                        static_cast<float>(pre.pixelMean[2])})
-                                .view({3, 1, 1});
-    const at::Tensor stdev = at::tensor({static_cast<float>(pre.pixelStd[0]), static_cast<float>(pre.pixelStd[1]),
-                                         static_cast<float>(pre.pixelStd[2])})
-                                 .view({3, 1, 1});
-    at::Tensor input = at::zeros({1, 3, s, s}, at::kFloat);
-    input[0].narrow(1, 0, resized.rows).narrow(2, 0, resized.cols).copy_((pixels - mean) / stdev);
-    return input;
+    return preprocessImage(rgb8, model_->config(), inputSize);
+}
+
+double stabilityScore(const at::Tensor& logits, double delta)
+{
+    const double intersection = logits.gt(delta).sum().item<double>();
+    const double unionArea = logits.gt(-delta).sum().item<double>();
+    return unionArea > 0 ? intersection / unionArea : 1.0;
 }
 
 std::shared_ptr<const ImageEmbedding> SamPredictor::encode(const cv::Mat& image) const
@@ -156,7 +132,9 @@ std::shared_ptr<const ImageEmbedding> SamPredictor::encode(const cv::Mat& image)
     const at::Tensor input = preprocess(rgb, result->inputSize);
     result->preprocessMs = msSince(start);
     const auto encodeStart = std::chrono::steady_clock::now();
-    result->embedding = model_->encodeImage(input);
+    models::ImageFeatures features = model_->encodeFeatures(input);
+    result->embedding = features.embedding;
+    result->highResFeatures = std::move(features.highRes);
     result->decoderCache = std::make_shared<const models::DecoderImageCache>(model_->prepareDecoder(result->embedding));
     result->encoderMs = msSince(encodeStart);
     result->model = model_.get();
@@ -203,18 +181,19 @@ models::PromptTensors SamPredictor::promptTensors(const ImageEmbedding& embeddin
     if (prompt.points.empty() && !prompt.box && !prompt.maskInput.defined())
         throw Error("no prompt: give at least one point, a box or a mask input");
 
-    std::vector<float> coords;
-    std::vector<float> labels;
+    const auto& config = model_->config();
+    std::vector<float> pointCoords, pointLabels;
     for (std::size_t i = 0; i < prompt.points.size(); ++i) {
         const auto& p = prompt.points[i];
         const std::string what = "point " + std::to_string(i + 1);
         checkInside(p.x, p.y, original, what);
         if (p.label != 0 && p.label != 1)
             throw Error(what + " has label " + std::to_string(p.label) + "; use 1 (foreground) or 0 (background)");
-        coords.push_back(static_cast<float>(p.x * sx));
-        coords.push_back(static_cast<float>(p.y * sy));
-        labels.push_back(static_cast<float>(p.label));
+        pointCoords.push_back(static_cast<float>(p.x * sx));
+        pointCoords.push_back(static_cast<float>(p.y * sy));
+        pointLabels.push_back(static_cast<float>(p.label));
     }
+    std::vector<float> boxCoords, boxLabels;
     if (prompt.box) {
         const auto& b = *prompt.box;
         checkInside(b.x0, b.y0, original, "box corner (x0, y0)");
@@ -222,12 +201,42 @@ models::PromptTensors SamPredictor::promptTensors(const ImageEmbedding& embeddin
         if (b.x1 <= b.x0 || b.y1 <= b.y0)
             throw Error("box " + coordText(b.x0, b.y0) + "-" + coordText(b.x1, b.y1) +
                         " is empty or inverted; give x0,y0 (top-left) then x1,y1 (bottom-right)");
-        coords.insert(coords.end(), {static_cast<float>(b.x0 * sx), static_cast<float>(b.y0 * sy),
-                                     static_cast<float>(b.x1 * sx), static_cast<float>(b.y1 * sy)});
-        labels.insert(labels.end(), {static_cast<float>(models::kBoxTopLeft), static_cast<float>(models::kBoxBottomRight)});
-    } else if (!prompt.points.empty()) {
-        coords.insert(coords.end(), {0.0f, 0.0f});
-        labels.push_back(static_cast<float>(models::kPaddingPoint));
+        boxCoords = {static_cast<float>(b.x0 * sx), static_cast<float>(b.y0 * sy), static_cast<float>(b.x1 * sx),
+                     static_cast<float>(b.y1 * sy)};
+        boxLabels = {static_cast<float>(models::kBoxTopLeft), static_cast<float>(models::kBoxBottomRight)};
+    }
+    if (prompt.maskInput.defined() && config.decoder == models::DecoderKind::EfficientSam)
+        throw Error("EfficientSAM has no mask input; prompt it with points or a box");
+
+    // Sparse token order of each family: SAM: points, then the padding point (without a box) or
+    // the box corners; SAM 2: box corners, points, then always the padding point; EfficientSAM:
+    // points then box corners (the model pads to its fixed point count).
+    std::vector<float> coords, labels;
+    const auto append = [&](const std::vector<float>& c, const std::vector<float>& l) {
+        coords.insert(coords.end(), c.begin(), c.end());
+        labels.insert(labels.end(), l.begin(), l.end());
+    };
+    const std::vector<float> paddingCoords{0.0f, 0.0f}, paddingLabel{static_cast<float>(models::kPaddingPoint)};
+    switch (config.decoder) {
+    case models::DecoderKind::Sam2:
+        if (!prompt.points.empty() || prompt.box) {
+            append(boxCoords, boxLabels);
+            append(pointCoords, pointLabels);
+            append(paddingCoords, paddingLabel);
+        }
+        break;
+    case models::DecoderKind::EfficientSam:
+        append(pointCoords, pointLabels);
+        append(boxCoords, boxLabels);
+        break;
+    case models::DecoderKind::Sam:
+    case models::DecoderKind::SamHq:
+        append(pointCoords, pointLabels);
+        if (prompt.box)
+            append(boxCoords, boxLabels);
+        else if (!prompt.points.empty())
+            append(paddingCoords, paddingLabel);
+        break;
     }
 
     models::PromptTensors tensors;
@@ -254,25 +263,42 @@ Prediction SamPredictor::predict(const ImageEmbedding& embedding, const Prompt& 
     const at::NoGradGuard noGrad;
 
     const auto start = std::chrono::steady_clock::now();
-    const models::DecoderOutput out = model_->decode(embedding.embedding, tensors, embedding.decoderCache.get());
+    const models::DecoderOutput out = model_->decode(models::ImageFeatures{embedding.embedding, embedding.highResFeatures},
+                                                     tensors, embedding.decoderCache.get());
     Prediction result;
     result.decoderMs = msSince(start);
 
     const auto postStart = std::chrono::steady_clock::now();
+    const auto& config = model_->config();
     result.sparseTokens = static_cast<int>(tensors.labels.size(1));
     result.allIouPredictions = out.iouPredictions[0].contiguous();
     result.tokens = selectMaskTokens(options.output, result.allIouPredictions, result.sparseTokens);
+    const at::Tensor allLogits = out.lowResLogits[0];
+    if (config.decoder == models::DecoderKind::Sam2 && config.head.sam2.dynamicMultimask &&
+        options.output == MaskOutput::Token0 &&
+        stabilityScore(allLogits[0], config.head.sam2.stabilityDelta) < config.head.sam2.stabilityThresh) {
+        // _dynamic_multimask_via_stability: token 0 is unstable, take the best multimask token.
+        result.tokens = {1 + static_cast<int>(result.allIouPredictions.slice(0, 1).argmax().item<std::int64_t>())};
+    }
+    if (config.decoder == models::DecoderKind::SamHq && options.output == MaskOutput::Multimask)
+        result.tokens = {1 + static_cast<int>(result.allIouPredictions.slice(0, 1).argmax().item<std::int64_t>())};
+
     std::vector<std::int64_t> index(result.tokens.begin(), result.tokens.end());
     const at::Tensor tokenIndex = at::tensor(index, at::kLong);
     result.iouPredictions = result.allIouPredictions.index_select(0, tokenIndex);
-    result.lowResLogits = out.lowResLogits[0].index_select(0, tokenIndex).contiguous();
+    at::Tensor lowRes = allLogits.index_select(0, tokenIndex);
+    if (config.decoder == models::DecoderKind::SamHq) {
+        const at::Tensor hq = out.hqLogits[0];  // [1, h, w]
+        lowRes = options.hqTokenOnly ? hq.expand_as(lowRes) : lowRes + hq;
+    }
+    lowRes = lowRes.contiguous();
 
-    const auto& config = model_->config();
-    const at::Tensor logits = upscaleLogits(result.lowResLogits, config.imageSize, embedding.inputSize,
-                                            embedding.originalSize);
-    result.masks = logits.gt(config.preprocess.maskThreshold);
+    const at::Tensor scores = upscaleMasks(lowRes, config, embedding.inputSize, embedding.originalSize);
+    result.masks = thresholdMasks(scores, config);
+    result.lowResLogits = config.preprocess.pipeline == models::ImagePipeline::Sam2 ? at::clamp(lowRes, -32.0, 32.0)
+                                                                                      : lowRes;
     if (options.keepLogits)
-        result.maskLogits = logits;
+        result.maskLogits = scores;
     result.postprocessMs = msSince(postStart);
     return result;
 }

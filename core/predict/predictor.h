@@ -3,11 +3,25 @@
 // then only runs the prompt encoder + mask decoder and the post-processing back to the
 // original resolution.
 //
-// Preprocessing = the official one: longest side to the model's image size with
-// new = int(old * scale + 0.5), Pillow-exact antialiased bilinear resize (resizeLikePil),
-// (x - mean) / std in float32, zero padding at the bottom/right to a square.
-// Post-processing = the official one: low-res logits -> bilinear (align_corners=False) to the
-// padded square -> crop to the resized image -> bilinear to the original size -> > threshold.
+// Pre- and post-processing follow the model's family (SamConfig::preprocess.pipeline, see
+// preprocess.h):
+//   SAM v1 family - longest side to the encoder size with new = int(old * scale + 0.5),
+//     Pillow-exact antialiased bilinear resize (resizeLikePil), (x - mean) / std in float32,
+//     zero padding at the bottom/right to a square; low-res logits -> bilinear
+//     (align_corners=False) to the padded square -> crop to the resized image -> bilinear to the
+//     original size -> > threshold. (EfficientViT-SAM L: encoder input 512, prompts and masks in
+//     the 1024 frame.)
+//   SAM 2 - square resize without padding, ImageNet mean/std; points normalised by (W, H) then
+//     scaled; box corners before the points and a padding point always; logits bilinear straight
+//     to the original size; returned low-res logits clamped to [-32, 32]; single-mask output
+//     falls back to the best multimask token when token 0 is unstable (dynamic multimask via
+//     stability, delta 0.05, threshold 0.98).
+//   EfficientSAM - square resize, ImageNet mean/std; points padded to 6 by the model; logits
+//     bicubic to the original size; mask = logit >= 0.
+//   MedSAM - square resize, min-max to [0, 1]; sigmoid, bilinear to the original size, > 0.5.
+// SAM-HQ adds its HQ token's logits to the chosen SAM mask (or uses them alone with
+// PredictOptions::hqTokenOnly); with multimask it returns only the best of the three SAM masks
+// (+ HQ), as the official decoder does.
 //
 // Which masks are returned (MaskOutput):
 //   Multimask  - SamPredictor.predict(multimask_output=True): tokens 1..N (3 candidates); pick
@@ -64,6 +78,7 @@ enum class MaskOutput { Multimask, Token0, OnnxSingle, AllTokens };
 struct PredictOptions {
     MaskOutput output = MaskOutput::Multimask;
     bool keepLogits = false;  ///< also return the upscaled logits (return_logits=True)
+    bool hqTokenOnly = false; ///< SAM-HQ: the HQ token's mask alone (hq_token_only=True)
 };
 
 struct Prediction {
@@ -71,7 +86,7 @@ struct Prediction {
     at::Tensor masks;             ///< [K, H, W] bool at the original resolution
     at::Tensor iouPredictions;    ///< [K] float
     at::Tensor lowResLogits;      ///< [K, 4g, 4g] float (feed one back as Prompt::maskInput)
-    at::Tensor maskLogits;        ///< [K, H, W] float when PredictOptions::keepLogits
+    at::Tensor maskLogits;        ///< [K, H, W] float when PredictOptions::keepLogits (MedSAM: probabilities)
     at::Tensor allIouPredictions; ///< [numMaskTokens] IoU of every token
     int sparseTokens = 0;         ///< T of the OnnxSingle rule
     double decoderMs = 0;         ///< prompt encoder + mask decoder
@@ -87,6 +102,9 @@ struct Prediction {
 /// One encoded image; never modified after creation (share it freely between threads).
 struct ImageEmbedding {
     at::Tensor embedding;     ///< [1, C, g, g]
+    /// Per-image decoder inputs besides the embedding (SAM 2: conv_s0/conv_s1 maps; SAM-HQ: the
+    /// HQ features), see models::ImageFeatures.
+    std::vector<at::Tensor> highResFeatures;
     cv::Size originalSize;    ///< image size before preprocessing
     cv::Size inputSize;       ///< resized size inside the padded square
     /// The mask decoder's per-image work for prompts without a mask input (may be null).
@@ -105,7 +123,9 @@ public:
 
     /// The official resize target: longest side -> longSide, new = int(old * scale + 0.5).
     static cv::Size preprocessShape(cv::Size original, std::int64_t longSide);
-    /// Resized, normalised, padded encoder input [1, 3, S, S] of an RGB8 image.
+    /// Encoder input [1, 3, S, S] of an RGB8 image under the model's pipeline; `inputSize`
+    /// receives the resized image's size in the prompt frame (the square for SAM 2,
+    /// EfficientSAM and MedSAM).
     at::Tensor preprocess(const cv::Mat& rgb8, cv::Size& inputSize) const;
 
     /// Encodes `image` (RGB, any type toRgb8 accepts). Thread-safe; does not change state.
@@ -121,8 +141,9 @@ public:
     /// Decodes `prompt` on the current image. @throws Error if no image is set, or see below.
     Prediction predict(const Prompt& prompt, const PredictOptions& options = {}) const;
     /// Decodes `prompt` on `embedding`. @throws Error for an empty prompt, labels other than
-    /// 0/1, non-finite coordinates, points or boxes outside the image, inverted boxes, or a mask
-    /// input of the wrong size.
+    /// 0/1, non-finite coordinates, points or boxes outside the image, inverted boxes, a mask
+    /// input of the wrong size (or any mask input for EfficientSAM), or more than 6 prompt
+    /// points for EfficientSAM.
     Prediction predict(const ImageEmbedding& embedding, const Prompt& prompt,
                        const PredictOptions& options = {}) const;
 
@@ -137,6 +158,10 @@ private:
 
 /// Tokens kept by `output` given every token's IoU and the sparse token count T.
 std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, int sparseTokens);
+
+/// SAM 2's stability score of low-res logits [h, w]: #(logit > delta) / #(logit > -delta), 1
+/// when nothing exceeds -delta.
+double stabilityScore(const at::Tensor& logits, double delta);
 
 /// "multimask", "token0", "onnx", "all".
 const char* maskOutputName(MaskOutput output);

