@@ -43,6 +43,8 @@ public:
     /// coordinates; may be empty). `preview` marks a hover preview.
     void setOverlay(const QImage& fill, const QPainterPath& outline, bool preview);
     void clearOverlay();
+    /// True while the overlay is a hover preview.
+    bool showsPreview() const { return overlayPreview_ && (!overlayFill_.isNull() || !overlayOutline_.isEmpty()); }
     /// The box being dragged (in either pane), drawn dashed; nullopt when none.
     void setPendingBox(const std::optional<QRectF>& box);
 

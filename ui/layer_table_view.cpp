@@ -11,6 +11,8 @@
 #include <QTableView>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace birkhoff::ui {
 
 LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
@@ -42,7 +44,8 @@ LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
     table_->setContextMenuPolicy(Qt::CustomContextMenu);
     table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 4);
     table_->verticalHeader()->hide();
-    table_->horizontalHeader()->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
     table_->setAlternatingRowColors(true);
 
     auto* layout = new QVBoxLayout(this);
@@ -70,7 +73,9 @@ void LayerTableView::setReport(const LayerReport& report)
     const QString selected = selectedLayer();
     model_->setReport(report);
     table_->resizeColumnsToContents();
-    table_->horizontalHeader()->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+    // Long tensor names are elided in the middle (the tooltip has the full name).
+    table_->setTextElideMode(Qt::ElideMiddle);
+    table_->setColumnWidth(LayerTableModel::Name, std::min(table_->columnWidth(LayerTableModel::Name), 260));
     summary_->setText(report.isEmpty() ? QString()
                                        : tr("%1 tensors, %2 encoded%3")
                                              .arg(report.rows.size())

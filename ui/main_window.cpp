@@ -260,10 +260,13 @@ void MainWindow::createDocks()
         addDock(QStringLiteral("compressionDock"), tr("Compression"), compression_, Qt::LeftDockWidgetArea);
     QDockWidget* plotsDock = addDock(QStringLiteral("plotsDock"), tr("Plots"), plots_, Qt::BottomDockWidgetArea);
     QDockWidget* layersDock = addDock(QStringLiteral("layersDock"), tr("Layers"), layers_, Qt::BottomDockWidgetArea);
-    tabifyDockWidget(modelDock, compressionDock);
-    compressionDock->raise();
+    // Left column (model above compression settings) spans the full height; plots and the
+    // layer table share the bottom, under the image panes.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    splitDockWidget(modelDock, compressionDock, Qt::Vertical);
     splitDockWidget(plotsDock, layersDock, Qt::Horizontal);
-    resizeDocks({modelDock}, {380}, Qt::Horizontal);
+    resizeDocks({modelDock}, {390}, Qt::Horizontal);
+    resizeDocks({modelDock, compressionDock}, {380, 520}, Qt::Vertical);
     resizeDocks({plotsDock}, {330}, Qt::Vertical);
     for (QDockWidget* dock : {modelDock, compressionDock, plotsDock, layersDock}) {
         QAction* toggle = dock->toggleViewAction();

@@ -62,12 +62,14 @@ MaskCandidate candidateOf(const predict::Prediction& prediction, std::size_t k)
 PredictorSession::PredictorSession(const QString& name, EmbeddingCache* cache, QObject* parent)
     : QObject(parent), name_(name), cache_(cache)
 {
-    pool_.setMaxThreadCount(1);
+    encodePool_.setMaxThreadCount(1);
+    decodePool_.setMaxThreadCount(1);
 }
 
 PredictorSession::~PredictorSession()
 {
-    pool_.waitForDone();
+    encodePool_.waitForDone();
+    decodePool_.waitForDone();
 }
 
 void PredictorSession::setState(PaneState state, const QString& detail)
@@ -131,7 +133,7 @@ void PredictorSession::startEncode()
     const QString modelId = modelId_;
     EmbeddingCache* cache = cache_;
     runJob<std::shared_ptr<const predict::ImageEmbedding>>(
-        this, &pool_,
+        this, &encodePool_,
         [predictor, rgb, hash, modelId, cache] {
             const cv::Mat view(rgb.height(), rgb.width(), CV_8UC3, const_cast<uchar*>(rgb.constBits()),
                                static_cast<std::size_t>(rgb.bytesPerLine()));
@@ -202,7 +204,7 @@ void PredictorSession::runDecode(const DecodeRequest& request)
     const std::shared_ptr<const predict::SamPredictor> predictor = predictor_;
     const std::shared_ptr<const predict::ImageEmbedding> embedding = embedding_;
     runJob<MaskPrediction>(
-        this, &pool_,
+        this, &decodePool_,
         [predictor, embedding, request] {
             predict::PredictOptions options;
             options.output = request.multimask && request.prompts.elementCount() == 1 ? predict::MaskOutput::Multimask
@@ -236,7 +238,8 @@ void PredictorSession::runDecode(const DecodeRequest& request)
                 emit predictionReady(*outcome.value);
             }
             startNextDecode();
-        });
+        },
+        JobPriority::Interactive);
 }
 
 }  // namespace birkhoff::ui

@@ -77,7 +77,8 @@ private:
 
     QString name_;
     EmbeddingCache* cache_;
-    QThreadPool pool_;
+    QThreadPool encodePool_;   ///< background priority
+    QThreadPool decodePool_;   ///< interactive priority
     std::shared_ptr<const models::SamModel> model_;
     std::shared_ptr<const predict::SamPredictor> predictor_;
     QString modelId_;

@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <ctime>
 
 namespace birkhoff::bench {
 
@@ -30,6 +31,11 @@ double secondsSince(std::chrono::steady_clock::time_point start)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+double cpuSecondsSince(std::clock_t start)
+{
+    return static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+}
+
 }  // namespace
 
 EstimateBenchResult runEstimateBenchmark(const std::vector<double>& fractions, bool withExact, const Progress& progress)
@@ -41,8 +47,10 @@ EstimateBenchResult runEstimateBenchmark(const std::vector<double>& fractions, b
     result.parameters = checkpoint.elementCount();
     result.threads = at::get_num_threads();
     auto start = std::chrono::steady_clock::now();
+    std::clock_t cpuStart = std::clock();
     const codec::CompressionEstimator estimator(checkpoint, roles, 0, progress);
     result.prepareSeconds = secondsSince(start);
+    result.prepareCpuSeconds = cpuSecondsSince(cpuStart);
 
     const codec::CompressOptions options;
     std::vector<codec::CompressionReport> reports;
@@ -50,18 +58,22 @@ EstimateBenchResult runEstimateBenchmark(const std::vector<double>& fractions, b
         codec::EstimateOptions o;
         o.sampleFraction = fraction;
         start = std::chrono::steady_clock::now();
+        cpuStart = std::clock();
         reports.push_back(estimator.estimate(options, o, progress));
         EstimateBenchRow row;
         row.seconds = secondsSince(start);
+        row.cpuSeconds = cpuSecondsSince(cpuStart);
         row.sampleFraction = fraction;
         row.sampledElements = estimator.sampledElements(o);
         result.rows.push_back(row);
     }
     if (withExact) {
         start = std::chrono::steady_clock::now();
+        cpuStart = std::clock();
         reports.push_back(codec::compressModel(checkpoint, roles, options, progress).report);
         EstimateBenchRow row;
         row.seconds = secondsSince(start);
+        row.cpuSeconds = cpuSecondsSince(cpuStart);
         row.sampleFraction = 1.0;
         row.sampledElements = checkpoint.elementCount();
         result.rows.push_back(row);

@@ -13,7 +13,8 @@ namespace birkhoff::bench {
 struct EstimateBenchRow {
     double sampleFraction = 0;      ///< 1 = the full compression (compressModel)
     std::int64_t sampledElements = 0;
-    double seconds = 0;             ///< the estimate (or the compression) alone
+    double seconds = 0;             ///< the estimate (or the compression) alone, wall clock
+    double cpuSeconds = 0;          ///< process CPU time (all threads) of the same
     double ratio = 0;               ///< file size ratio
     double meanMae = 0;             ///< parameter-weighted mean MAE of encoded tensors
     int sameChoices = 0;            ///< tensors with the exact result's path, U and K
@@ -23,6 +24,7 @@ struct EstimateBenchRow {
 struct EstimateBenchResult {
     std::int64_t parameters = 0;
     double prepareSeconds = 0;      ///< CompressionEstimator construction (once per model)
+    double prepareCpuSeconds = 0;
     int threads = 1;
     std::vector<EstimateBenchRow> rows;  ///< sampled estimates, then the exact compression
 };

@@ -25,6 +25,103 @@ bool encodable(const at::Tensor& t, TensorRole role)
     return role != TensorRole::Buffer && t.numel() >= kMinEncodedElements && at::isFloatingType(t.scalar_type());
 }
 
+
+/// Pair statistics of one tensor in one parallel pass per statistic over the raw float32 data:
+/// the encoder's pairing (Linear: (W[r,2j], W[r,2j+1]) per row, a pad value closing an odd width;
+/// other: consecutive elements, a pad element closing an odd count), the pad value (mean of the
+/// second coordinates), the centroid (pad pairs included, as the encoder computes it) and the
+/// unit (row or block) holding the pair farthest from it. `width` is 0 for non-Linear tensors.
+template <typename Stats>
+void computeStats(const float* w, std::int64_t numel, std::int64_t width, Stats& s, const CancelToken* cancel)
+{
+    s.linear = width > 0;
+    std::int64_t pairs = 0;
+    if (s.linear) {
+        s.padded = width % 2 != 0;
+        s.units = numel / width;
+        s.pairsPerUnit = (width + 1) / 2;
+        pairs = s.units * s.pairsPerUnit;
+    } else {
+        s.padded = numel % 2 != 0;
+        pairs = (numel + 1) / 2;
+        s.pairsPerUnit = kBlockPairs;
+        s.units = (pairs + kBlockPairs - 1) / kBlockPairs;
+    }
+    const std::int64_t realPairs = s.linear ? s.units * (width / 2) : numel / 2;  // pairs without a pad coordinate
+    const std::int64_t padPairs = pairs - realPairs;
+    // Pair k of unit u -> its two coordinates; `hasSecond` false for a pad pair.
+    const auto pairAt = [&](std::int64_t u, std::int64_t k, float& x, float& y, bool& hasSecond) {
+        std::int64_t first;
+        if (s.linear) {
+            first = u * width + 2 * k;
+            hasSecond = 2 * k + 1 < width;
+        } else {
+            first = 2 * (u * kBlockPairs + k);
+            hasSecond = first + 1 < numel;
+        }
+        x = w[first];
+        y = hasSecond ? w[first + 1] : 0.f;
+    };
+    const auto unitPairs = [&](std::int64_t u) {
+        return s.linear ? s.pairsPerUnit : std::min(kBlockPairs, pairs - u * kBlockPairs);
+    };
+    const auto checkCancel = [cancel] {
+        if (cancel != nullptr && cancel->isCancelled())
+            throw CancelledError();
+    };
+
+    // Pass 1: coordinate sums (double; per-unit partial sums combined in a fixed order).
+    std::vector<double> sumX(static_cast<std::size_t>(s.units)), sumY(static_cast<std::size_t>(s.units));
+    at::parallel_for(0, s.units, 64, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t u = begin; u < end; ++u) {
+            double sx = 0, sy = 0;
+            for (std::int64_t k = 0, n = unitPairs(u); k < n; ++k) {
+                float x, y;
+                bool hasSecond;
+                pairAt(u, k, x, y, hasSecond);
+                sx += x;
+                sy += y;
+            }
+            sumX[static_cast<std::size_t>(u)] = sx;
+            sumY[static_cast<std::size_t>(u)] = sy;
+        }
+    });
+    checkCancel();
+    double totalX = 0, totalY = 0;
+    for (std::int64_t u = 0; u < s.units; ++u) {
+        totalX += sumX[static_cast<std::size_t>(u)];
+        totalY += sumY[static_cast<std::size_t>(u)];
+    }
+    s.padValue = realPairs > 0 ? static_cast<float>(totalY / static_cast<double>(realPairs)) : 0.f;
+    s.center[0] = static_cast<float>(totalX / static_cast<double>(pairs));
+    s.center[1] = static_cast<float>((totalY + static_cast<double>(padPairs) * s.padValue) / static_cast<double>(pairs));
+
+    // Pass 2: the farthest pair (first of the largest distances), per unit then combined.
+    std::vector<float> best(static_cast<std::size_t>(s.units), -1.f);
+    const float cx = s.center[0], cy = s.center[1], pad = s.padValue;
+    at::parallel_for(0, s.units, 64, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t u = begin; u < end; ++u) {
+            float m = -1.f;
+            for (std::int64_t k = 0, n = unitPairs(u); k < n; ++k) {
+                float x, y;
+                bool hasSecond;
+                pairAt(u, k, x, y, hasSecond);
+                const float dx = x - cx;
+                const float dy = (hasSecond ? y : pad) - cy;
+                m = std::max(m, dx * dx + dy * dy);
+            }
+            best[static_cast<std::size_t>(u)] = m;
+        }
+    });
+    checkCancel();
+    s.farthestUnit = 0;
+    for (std::int64_t u = 1; u < s.units; ++u)
+        if (best[static_cast<std::size_t>(u)] > best[static_cast<std::size_t>(s.farthestUnit)])
+            s.farthestUnit = u;
+    if (!std::isfinite(s.center[0]) || !std::isfinite(s.center[1]))
+        s.encodable = false;  // encodeTensor stores it raw with a warning; encode it whole
+}
+
 }  // namespace
 
 /// What one tensor's sampling needs, computed once over all its pairs.
@@ -68,41 +165,8 @@ CompressionEstimator::CompressionEstimator(const io::StateDict& checkpoint, std:
             continue;
         rethrowAsError("estimating tensor '" + entries[i].name + "'", [&] {
             const at::Tensor w = t.to(at::kCPU).to(at::kFloat).contiguous();
-            at::Tensor first, second;  // pair coordinates, [units, pairsPerUnit] (Linear) or [pairs]
-            s.linear = roles_[i] == TensorRole::LinearWeight;
-            if (s.linear) {
-                const std::int64_t width = w.size(1);
-                s.padded = width % 2 != 0;
-                s.units = w.size(0);
-                s.pairsPerUnit = (width + 1) / 2;
-                first = w.slice(1, 0, width, 2);
-                second = w.slice(1, 1, width, 2);
-                if (s.padded) {
-                    s.padValue = second.numel() > 0 ? second.mean().item<float>() : w.mean().item<float>();
-                    second = at::cat({second, at::full({s.units, 1}, s.padValue, at::kFloat)}, 1);
-                }
-            } else {
-                const at::Tensor flat = w.view({-1});
-                const std::int64_t even = flat.numel() / 2 * 2;
-                s.padded = flat.numel() % 2 != 0;
-                const at::Tensor pairs = flat.narrow(0, 0, even).view({-1, 2});
-                first = pairs.select(1, 0);
-                second = pairs.select(1, 1);
-                if (s.padded) {
-                    s.padValue = second.mean().item<float>();
-                    first = at::cat({first, flat.narrow(0, even, 1)});
-                    second = at::cat({second, at::full({1}, s.padValue, at::kFloat)});
-                }
-                s.pairsPerUnit = kBlockPairs;
-                s.units = (first.numel() + kBlockPairs - 1) / kBlockPairs;
-            }
-            s.center[0] = first.mean().item<float>();
-            s.center[1] = second.mean().item<float>();
-            const at::Tensor distance2 = (first - s.center[0]).square() + (second - s.center[1]).square();
-            const std::int64_t farthestPair = distance2.reshape({-1}).argmax().item<std::int64_t>();
-            s.farthestUnit = farthestPair / s.pairsPerUnit;
-            if (!std::isfinite(s.center[0]) || !std::isfinite(s.center[1]))
-                s.encodable = false;  // encodeTensor stores it raw with a warning; encode it whole
+            computeStats(w.data_ptr<float>(), w.numel(), roles_[i] == TensorRole::LinearWeight ? w.size(1) : 0, s,
+                         progress.cancel);
         });
         progress.report(static_cast<double>(done) / static_cast<double>(std::max<std::int64_t>(1, total)),
                         entries[i].name);
@@ -283,12 +347,28 @@ CompressionReport CompressionEstimator::estimate(const CompressOptions& options,
         model.tensors.push_back(std::move(t));
     }
 
+    // The same extensions and settings metadata compressModel() writes (they are part of the
+    // file size; the fullSampleEqualsCompressor test keeps the two in step).
+    const bool anyOverride = std::any_of(ruleUsed.begin(), ruleUsed.end(), [](bool used) { return used; });
+    if (anyOverride)
+        model.extensions.push_back(format::extension::kOverrides);
+    if (std::any_of(model.tensors.begin(), model.tensors.end(),
+                    [&](const format::EncodedTensor& t) { return t.isEncoded() && t.l != model.l; }))
+        model.extensions.push_back(format::extension::kPerTensorL);
     report.settings = nlohmann::json::object();
     report.settings["l"] = options.defaults.l;
     report.settings["U"] = options.defaults.uList;
     report.settings["M"] = options.defaults.maxRings;
+    report.settings["loss_hope"] = options.defaults.lossHope;
+    report.settings["loss_max"] = options.defaults.lossMax;
+    report.settings["raw_fallback_mae"] =
+        options.defaults.rawFallback ? nlohmann::json(options.defaults.rawFallbackMae) : nlohmann::json(nullptr);
+    report.settings["auto_l"] = false;
+    report.settings["target_mae"] = nullptr;
+    report.settings["target_ratio"] = nullptr;
     report.settings["override_rules"] = options.overrides.size();
-    report.settings["estimate_sample_fraction"] = estimate.sampleFraction;
+    report.settings["extensions"] = model.extensions;
+    model.metadata.emplace_back(format::kMetaSettings, report.settings.dump());
     for (std::size_t i = 0; i < n; ++i) {
         const format::EncodedTensor& t = model.tensors[i];
         const TensorEncoding& e = enc[i];
@@ -319,6 +399,7 @@ CompressionReport CompressionEstimator::estimate(const CompressOptions& options,
     if (originalFileBytes_ != 0)
         report.originalBytes = originalFileBytes_;
     report.compressedBytes = format::compressedFileSize(model);
+    report.settings["estimate_sample_fraction"] = estimate.sampleFraction;
     report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     return report;
 }

@@ -33,7 +33,7 @@ struct EstimateOptions {
     /// every weight (the estimate is then the exact report, bytes included).
     double sampleFraction = 0.02;
     /// At least this many pairs per sampled tensor (unless the tensor has fewer).
-    std::int64_t minSamplePairs = 4096;
+    std::int64_t minSamplePairs = 1024;
     /// Tensors with at most this many elements are always encoded whole.
     std::int64_t exactBelowElements = 1 << 15;
 };

@@ -31,6 +31,8 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
+#include <QMimeData>
+#include <QMouseEvent>
 #include <QProgressBar>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -259,6 +261,60 @@ private slots:
         QCOMPARE(ws->prediction(WorkspaceWidget::Original).candidates.size(), 1);
         window_->action(QStringLiteral("actionClearPrompts"))->trigger();
         QVERIFY(ws->prompts()->prompts().isEmpty());
+    }
+
+    void hoverPreviewFollowsTheMouse()
+    {
+        WorkspaceWidget* ws = window_->workspace();
+        ImagePane* pane = ws->pane(WorkspaceWidget::Original);
+        ws->prompts()->addPoint(QPointF(160, 107), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(!ws->prediction(WorkspaceWidget::Original).isEmpty() &&
+                                     !ws->prediction(WorkspaceWidget::Compressed).isEmpty(),
+                                 kTimeout);
+        // The tiny model decodes in milliseconds, well under the preview limit.
+        QVERIFY(ws->session(WorkspaceWidget::Original)->lastDecoderMs() < WorkspaceWidget::kPreviewMaxDecodeMs);
+        const QPointF hover = pane->imageToWidget(QPointF(60, 60));
+        QMouseEvent move(QEvent::MouseMove, hover, pane->mapToGlobal(hover), Qt::NoButton, Qt::NoButton, {});
+        QApplication::sendEvent(pane, &move);
+        QTRY_VERIFY_WITH_TIMEOUT(pane->showsPreview() && ws->pane(WorkspaceWidget::Compressed)->showsPreview(), kTimeout);
+        QCOMPARE(ws->prompts()->prompts().points.size(), 1);  // a preview adds no prompt
+        QEvent leave(QEvent::Leave);
+        QApplication::sendEvent(pane, &leave);
+        QVERIFY(!pane->showsPreview());
+        window_->action(QStringLiteral("actionLivePreview"))->trigger();
+        QVERIFY(!ws->livePreview());
+        QApplication::sendEvent(pane, &move);
+        QTest::qWait(100);
+        QVERIFY(!pane->showsPreview());
+        window_->action(QStringLiteral("actionLivePreview"))->trigger();
+        window_->action(QStringLiteral("actionClearPrompts"))->trigger();
+    }
+
+    void droppedImageReusesCachedEmbeddings()
+    {
+        WorkspaceWidget* ws = window_->workspace();
+        const QString image = birkhoff::test::goldenPath(QStringLiteral("sam_vit_tiny/dog_320.png"));
+        QSignalSpy opened(window_.get(), &MainWindow::imageOpened);
+        QMimeData data;
+        data.setUrls({QUrl::fromLocalFile(image)});
+        QDragEnterEvent enter(QPoint(50, 50), Qt::CopyAction, &data, Qt::LeftButton, {});
+        QApplication::sendEvent(window_.get(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(50, 50), Qt::CopyAction, &data, Qt::LeftButton, {});
+        QApplication::sendEvent(window_.get(), &drop);
+        QVERIFY(opened.wait(kTimeout));
+        QTRY_VERIFY_WITH_TIMEOUT(ws->session(WorkspaceWidget::Original)->state() == PaneState::Ready &&
+                                     ws->session(WorkspaceWidget::Compressed)->state() == PaneState::Ready,
+                                 kTimeout);
+        // Same pixels, same models: both embeddings come from the cache.
+        QVERIFY(ws->session(WorkspaceWidget::Original)->embeddingFromCache());
+        QVERIFY(ws->session(WorkspaceWidget::Compressed)->embeddingFromCache());
+        QVERIFY(ws->prompts()->prompts().isEmpty());
+        // Both files are in the recent menus.
+        QCOMPARE(settings_->value(settings::kRecentImages).first(), image);
+        auto* recent = window_->findChild<QMenu*>(QStringLiteral("recentImagesMenu"));
+        QVERIFY(!recent->actions().isEmpty());
+        QCOMPARE(recent->actions().first()->data().toString(), image);
     }
 
     void layerMenuSetsOverrides()
