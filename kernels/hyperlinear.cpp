@@ -8,6 +8,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -31,22 +32,32 @@ std::int64_t ceilDiv(std::int64_t a, std::int64_t b)
     return (a + b - 1) / b;
 }
 
-/// Appends values MSB first to a byte array that was zero-initialised.
+/// Appends `bits`-bit values MSB first to a byte array; flush() writes the last partial byte
+/// (zero-filled).
 class BitWriter {
 public:
     BitWriter(std::uint8_t* bytes, unsigned bits) : bytes_(bytes), bits_(bits) {}
     void put(std::uint32_t value)
     {
-        for (int s = static_cast<int>(bits_) - 1; s >= 0; --s, ++bit_) {
-            if ((value >> s) & 1u)
-                bytes_[bit_ >> 3] |= static_cast<std::uint8_t>(0x80u >> (bit_ & 7));
+        buffer_ = (buffer_ << bits_) | value;
+        held_ += bits_;
+        while (held_ >= 8) {
+            held_ -= 8;
+            *bytes_++ = static_cast<std::uint8_t>(buffer_ >> held_);
         }
+    }
+    void flush()
+    {
+        if (held_ > 0)
+            *bytes_++ = static_cast<std::uint8_t>(buffer_ << (8 - held_));
+        held_ = 0;
     }
 
 private:
     std::uint8_t* bytes_;
     unsigned bits_;
-    std::size_t bit_ = 0;
+    std::uint64_t buffer_ = 0;
+    unsigned held_ = 0;
 };
 
 /// Reads `bits`-bit values MSB first from a byte stream, starting after `skipBits` bits.
@@ -139,6 +150,7 @@ HyperLinearWeight HyperLinearWeight::fromIndices(const std::uint32_t* indices, s
             }
         }
     }
+    writer.flush();
     return w;
 }
 
@@ -261,10 +273,19 @@ float* threadScratch(std::size_t floats)
 
 namespace {
 
-TilePlan makePlan(const IsaBlocking& b, std::int64_t groups, std::int64_t tokens, int threads)
+/// Work a thread should get before another one is worth waking, in units of about one decoded
+/// weight pair (~0.3 ns with AVX-512): ~20 us. Below it, fork/join and a descheduled thread on a
+/// busy machine cost more than the split saves (BLAS libraries keep small products on one
+/// thread for the same reason).
+constexpr std::int64_t kMinWorkPerThread = std::int64_t{1} << 16;
+
+TilePlan makePlan(const IsaBlocking& b, std::int64_t groups, std::int64_t pairs, std::int64_t tokens, int threads)
 {
     TilePlan plan;
-    plan.threads = threads < 1 ? 1 : threads;
+    // Work units: decoding a pair costs about as much as 8 of its token products (16 FMA lanes).
+    const std::int64_t work = groups * 16 * pairs * (1 + tokens / 8);
+    const std::int64_t useful = std::max<std::int64_t>(1, work / kMinWorkPerThread);
+    plan.threads = static_cast<int>(std::min<std::int64_t>(threads < 1 ? 1 : threads, useful));
     std::int64_t rowBlocks = ceilDiv(groups, b.maxGroups);
     // Equal shares per thread: a multiple of the thread count when there are enough groups.
     if (plan.threads > 1 && rowBlocks % plan.threads != 0) {
@@ -294,18 +315,11 @@ TilePlan makePlan(const IsaBlocking& b, std::int64_t groups, std::int64_t tokens
 }  // namespace
 }  // namespace detail
 
-void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
-                        float* y, const HyperLinearOptions& options)
-{
-    if (tokens < 0)
-        throw std::invalid_argument("HyperLinear: negative token count " + std::to_string(tokens));
-    if (tokens == 0)
-        return;
-    if (x == nullptr || y == nullptr)
-        throw std::invalid_argument("HyperLinear: null input or output");
-    const CpuIsa isa = effectiveHyperLinearIsa(options.isa);
-    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+namespace {
 
+detail::TileProblem makeProblem(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                                float* y)
+{
     detail::TileProblem pr;
     pr.grouped = weight.groupedIndices().data();
     pr.bits = weight.bits();
@@ -319,52 +333,65 @@ void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::in
     pr.tokens = tokens;
     pr.bias = bias;
     pr.y = y;
+    return pr;
+}
+
+}  // namespace
+
+void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens, const float* bias,
+                        float* y, const HyperLinearOptions& options)
+{
+    if (tokens < 0)
+        throw std::invalid_argument("HyperLinear: negative token count " + std::to_string(tokens));
+    if (tokens == 0)
+        return;
+    if (x == nullptr || y == nullptr)
+        throw std::invalid_argument("HyperLinear: null input or output");
+    const CpuIsa isa = effectiveHyperLinearIsa(options.isa);
+    const int threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    detail::TileProblem pr = makeProblem(weight, x, tokens, bias, y);
     switch (isa) {
     case CpuIsa::Avx512: {
         const VectorDecode decode = weight.avx512Decode();
         pr.decodeMode = static_cast<int>(decode);
         pr.table = decode == VectorDecode::Table ? weight.decodeTable() : nullptr;
-        pr.plan = detail::makePlan(detail::kAvx512Blocking, pr.groups, tokens, threads);
+        pr.plan = detail::makePlan(detail::kAvx512Blocking, pr.groups, pr.pairs, tokens, threads);
         detail::runAvx512(pr);
         break;
     }
     case CpuIsa::Avx2Fma:
         pr.table = weight.decodeTable();
-        pr.plan = detail::makePlan(detail::kAvx2Blocking, pr.groups, tokens, threads);
+        pr.plan = detail::makePlan(detail::kAvx2Blocking, pr.groups, pr.pairs, tokens, threads);
         detail::runAvx2(pr);
         break;
     case CpuIsa::Portable:
         pr.table = weight.decodeTable();
-        pr.plan = detail::makePlan(detail::kPortableBlocking, pr.groups, tokens, threads);
+        pr.plan = detail::makePlan(detail::kPortableBlocking, pr.groups, pr.pairs, tokens, threads);
         detail::runPortable(pr);
         break;
     }
 }
 
-void decodeDenseWeight(const HyperLinearWeight& weight, float* dense)
+void decodeDenseWeight(const HyperLinearWeight& weight, float* dense, const HyperLinearOptions& options)
 {
-    const std::int64_t out = weight.outFeatures();
-    const std::int64_t in = weight.inFeatures();
-    const std::int64_t pairs = weight.pairsPerRow();
-    const unsigned bits = weight.bits();
-    // A table of our own (bit-identical to decodeIndex), so the weight keeps none.
-    std::vector<float> table(2 * decodeTableEntries(weight.lattice()));
-    buildDecodeTable(weight.lattice(), table.data());
-    const std::uint8_t* grouped = weight.groupedIndices().data();
-#pragma omp parallel for schedule(static)
-    for (std::int64_t g = 0; g < weight.rowGroups(); ++g) {
-        const std::uint8_t* column = grouped + static_cast<std::size_t>(g * pairs) * 2 * bits;
-        std::uint32_t idx[kHyperRowGroup];
-        for (std::int64_t p = 0; p < pairs; ++p, column += 2 * bits) {
-            detail::unpackGroupColumn(column, bits, idx);
-            for (std::int64_t r = 0; r < kHyperRowGroup && g * kHyperRowGroup + r < out; ++r) {
-                float* dst = dense + (g * kHyperRowGroup + r) * in + 2 * p;
-                const float* w = table.data() + 2 * static_cast<std::size_t>(idx[r]);
-                dst[0] = w[0];
-                if (2 * p + 1 < in)
-                    dst[1] = w[1];
-            }
-        }
+    detail::TileProblem pr = makeProblem(weight, nullptr, 0, nullptr, nullptr);
+    pr.plan.threads = options.threads > 0 ? options.threads : omp_get_max_threads();
+    switch (effectiveHyperLinearIsa(options.isa)) {
+    case CpuIsa::Avx512: {
+        const VectorDecode decode = weight.avx512Decode();
+        pr.decodeMode = static_cast<int>(decode);
+        pr.table = decode == VectorDecode::Table ? weight.decodeTable() : nullptr;
+        detail::decodeDenseAvx512(pr, dense);
+        break;
+    }
+    case CpuIsa::Avx2Fma:
+        pr.table = weight.decodeTable();
+        detail::decodeDenseAvx2(pr, dense);
+        break;
+    case CpuIsa::Portable:
+        pr.table = weight.decodeTable();
+        detail::decodeDensePortable(pr, dense);
+        break;
     }
 }
 

@@ -139,9 +139,10 @@ CpuIsa effectiveHyperLinearIsa(CpuIsa requested);
 void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::int64_t tokens,
                         const float* bias, float* y, const HyperLinearOptions& options = {});
 
-/// The whole weight decoded into `dense` [out, in] row-major (through a temporary decode
-/// table, so bit-identical to decodeIndex; OpenMP-parallel). For the decode-then-multiply path.
-void decodeDenseWeight(const HyperLinearWeight& weight, float* dense);
+/// The whole weight decoded into `dense` [out, in] row-major with the kernels' decoders
+/// (bit-identical to decodeIndex), OpenMP-parallel over row groups. For the decode-then-multiply
+/// path and for materialising a layer.
+void decodeDenseWeight(const HyperLinearWeight& weight, float* dense, const HyperLinearOptions& options = {});
 
 /// Reference forward, independent of the optimized code: every weight decoded with
 /// decodeIndex from indexAt(), then a naive product accumulating each output in double,

@@ -71,6 +71,11 @@ struct Avx2Kernel {
         decodeGroupFromTable(pr, group, pair0, pairCount, panel);
     }
 
+    void copyPanelToRows(const float* panel, int rows, int count, float* dst, std::int64_t ldRows) const
+    {
+        detail::copyPanelToRows(panel, rows, count, dst, ldRows);
+    }
+
     void microKernel(int mr, int /*nv: always 1*/, const float* x, std::int64_t ldx, const float* panel,
                      std::int64_t /*panelStride*/, int kc, float* y, std::int64_t ldy, int rows, const float* bias,
                      bool accumulate) const
@@ -84,6 +89,11 @@ struct Avx2Kernel {
 void runAvx2(const TileProblem& problem)
 {
     runTiles(Avx2Kernel{}, problem);
+}
+
+void decodeDenseAvx2(const TileProblem& problem, float* dense)
+{
+    decodeDenseTiles(Avx2Kernel{}, problem, dense);
 }
 
 }  // namespace birkhoff::kernels::detail

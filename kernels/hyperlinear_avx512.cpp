@@ -10,9 +10,10 @@
 #include "kernels/hyperlinear_tiles.h"
 
 // GCC 12's AVX-512 headers seed unmasked results with a self-initialised "undefined" vector,
-// which -Wmaybe-uninitialized misreports once inlined (GCC bug 105593, fixed in GCC 13).
+// which -W(maybe-)uninitialized misreports once inlined (GCC bug 105593, fixed in GCC 13).
 #if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #include <immintrin.h>
 
@@ -218,6 +219,38 @@ inline void decode16(const LatticeVectors& L, __m512i t, __m512& w0, __m512& w1)
     }
 }
 
+/// dst[r * ld + k] = src[k * 16 + r] for a 16 x 16 block (unpack, then 128-bit lane shuffles).
+inline void transpose16x16(const float* src, float* dst, std::int64_t ld)
+{
+    __m512 t[16], u[16];
+    for (int i = 0; i < 16; ++i)
+        t[i] = _mm512_load_ps(src + i * 16);
+    for (int i = 0; i < 16; i += 2) {
+        u[i] = _mm512_unpacklo_ps(t[i], t[i + 1]);
+        u[i + 1] = _mm512_unpackhi_ps(t[i], t[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        t[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[i]), _mm512_castps_pd(u[i + 2])));
+        t[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[i]), _mm512_castps_pd(u[i + 2])));
+        t[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(u[i + 1]), _mm512_castps_pd(u[i + 3])));
+        t[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(u[i + 1]), _mm512_castps_pd(u[i + 3])));
+    }
+    // Now lane L (128 bits) of t[4q + c] holds element 4L + c of source rows 4q..4q+3; output
+    // row 4L + c is lane L of t[c], t[4 + c], t[8 + c], t[12 + c]: a 4 x 4 transpose of lanes.
+    for (int c = 0; c < 4; ++c) {
+        const __m512 a = _mm512_shuffle_f32x4(t[c], t[4 + c], 0x88);
+        const __m512 b = _mm512_shuffle_f32x4(t[8 + c], t[12 + c], 0x88);
+        const __m512 e = _mm512_shuffle_f32x4(t[c], t[4 + c], 0xdd);
+        const __m512 f = _mm512_shuffle_f32x4(t[8 + c], t[12 + c], 0xdd);
+        u[c] = _mm512_shuffle_f32x4(a, b, 0x88);
+        u[c + 8] = _mm512_shuffle_f32x4(a, b, 0xdd);
+        u[c + 4] = _mm512_shuffle_f32x4(e, f, 0x88);
+        u[c + 12] = _mm512_shuffle_f32x4(e, f, 0xdd);
+    }
+    for (int r = 0; r < 16; ++r)
+        _mm512_storeu_ps(dst + r * ld, u[r]);
+}
+
 template <int MR, int NV>
 void microKernelAvx512(const float* x, std::int64_t ldx, const float* panel, std::int64_t panelStride, int kc,
                        float* y, std::int64_t ldy, int rows, const float* bias, bool accumulate)
@@ -307,6 +340,16 @@ public:
         }
     }
 
+    void copyPanelToRows(const float* panel, int rows, int count, float* dst, std::int64_t ldRows) const
+    {
+        int k = 0;
+        if (rows == 16) {
+            for (; k + 16 <= count; k += 16)
+                transpose16x16(panel + k * 16, dst + k, ldRows);
+        }
+        detail::copyPanelToRows(panel + k * 16, rows, count - k, dst + k, ldRows);
+    }
+
     void microKernel(int mr, int nv, const float* x, std::int64_t ldx, const float* panel, std::int64_t panelStride,
                      int kc, float* y, std::int64_t ldy, int rows, const float* bias, bool accumulate) const
     {
@@ -355,6 +398,21 @@ void runAvx512(const TileProblem& problem)
         break;
     default:
         runTiles(Avx512Kernel<kTable>(problem), problem);
+        break;
+    }
+}
+
+void decodeDenseAvx512(const TileProblem& problem, float* dense)
+{
+    switch (problem.decodeMode) {
+    case kFast:
+        decodeDenseTiles(Avx512Kernel<kFast>(problem), problem, dense);
+        break;
+    case kCorrected:
+        decodeDenseTiles(Avx512Kernel<kCorrected>(problem), problem, dense);
+        break;
+    default:
+        decodeDenseTiles(Avx512Kernel<kTable>(problem), problem, dense);
         break;
     }
 }

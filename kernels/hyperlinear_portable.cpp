@@ -14,6 +14,11 @@ struct PortableKernel {
         decodeGroupFromTable(pr, group, pair0, pairCount, panel);
     }
 
+    void copyPanelToRows(const float* panel, int rows, int count, float* dst, std::int64_t ldRows) const
+    {
+        detail::copyPanelToRows(panel, rows, count, dst, ldRows);
+    }
+
     void microKernel(int mr, int /*nv: always 1*/, const float* x, std::int64_t ldx, const float* panel,
                      std::int64_t /*panelStride*/, int kc, float* y, std::int64_t ldy, int rows, const float* bias,
                      bool accumulate) const
@@ -46,6 +51,11 @@ struct PortableKernel {
 void runPortable(const TileProblem& problem)
 {
     runTiles(PortableKernel{}, problem);
+}
+
+void decodeDensePortable(const TileProblem& problem, float* dense)
+{
+    decodeDenseTiles(PortableKernel{}, problem, dense);
 }
 
 }  // namespace birkhoff::kernels::detail

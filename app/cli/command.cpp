@@ -111,7 +111,7 @@ Progress consoleProgress(bool quiet)
         const int percent = static_cast<int>(fraction * 100.0 + 0.5);
         const auto now = std::chrono::steady_clock::now();
         std::lock_guard<std::mutex> lock(state->mutex);
-        if (percent != 100 && percent == state->lastPercent)
+        if (percent == state->lastPercent)
             return;
         if (percent != 100 && now - state->last < std::chrono::milliseconds(250))
             return;

@@ -20,9 +20,11 @@ const std::vector<std::uint32_t> kTargetUCandidates = {64, 144, 256, 576, 1024, 
 
 namespace {
 
-// Tensors at least this large are encoded one at a time with chunk parallelism; smaller ones are
-// spread over the threads whole.
-constexpr std::int64_t kLargeTensorElements = 1 << 17;
+// A tensor holding more than this share of the work is encoded alone with its chunks spread
+// over the threads; all others are handed out whole, largest first, in one parallel region
+// (threads never wait between tensors, and a model of many mid-sized tensors like SAM's keeps
+// every core busy).
+constexpr std::int64_t kSharedTensorDivisor = 8;
 
 using Clock = std::chrono::steady_clock;
 
@@ -37,33 +39,37 @@ std::vector<TensorEncoding> encodeAll(const io::StateDict& checkpoint, const std
     std::int64_t totalElements = 0;
     for (std::size_t i : which)
         totalElements += entries[i].tensor.numel();
-    std::atomic<std::int64_t> doneElements{0};
+    std::int64_t doneElements = 0;  // guarded by reportMutex
     std::mutex reportMutex;
     auto encodeOne = [&](std::size_t i) {
         progress.checkCancelled();
         const auto& e = entries[i];
         out[i] = encodeTensor(e.name, e.tensor, roles[i], settings[i], {}, progress.cancel);
+        std::lock_guard<std::mutex> lock(reportMutex);  // fractions reach the callback in order
         const std::int64_t done = doneElements += e.tensor.numel();
-        std::lock_guard<std::mutex> lock(reportMutex);
         progress.report(progressBase + progressSpan * static_cast<double>(done)
                                            / static_cast<double>(std::max<std::int64_t>(1, totalElements)),
                         e.name);
     };
 
-    std::vector<std::size_t> small, large;
+    std::vector<std::size_t> whole, alone;
     for (std::size_t i : which)
-        (entries[i].tensor.numel() >= kLargeTensorElements ? large : small).push_back(i);
+        (entries[i].tensor.numel() * kSharedTensorDivisor > totalElements && totalElements > (1 << 16) ? alone : whole)
+            .push_back(i);
+    std::stable_sort(whole.begin(), whole.end(), [&](std::size_t a, std::size_t b) {
+        return entries[a].tensor.numel() > entries[b].tensor.numel();
+    });
 
-    // Small tensors: whole tensors handed out dynamically to the threads.
+    // Dominant tensors: one at a time, chunks in parallel.
+    for (std::size_t i : alone)
+        encodeOne(i);
+    // The rest: whole tensors handed out dynamically, largest first.
     std::atomic<std::size_t> next{0};
     const int threads = std::max(1, at::get_num_threads());
     at::parallel_for(0, threads, 1, [&](std::int64_t, std::int64_t) {
-        for (std::size_t k = next++; k < small.size(); k = next++)
-            encodeOne(small[k]);
+        for (std::size_t k = next++; k < whole.size(); k = next++)
+            encodeOne(whole[k]);
     });
-    // Large tensors: one at a time, chunks in parallel.
-    for (std::size_t i : large)
-        encodeOne(i);
     return out;
 }
 
@@ -75,30 +81,37 @@ bool isCandidate(const at::Tensor& t, TensorRole role)
 struct Candidate {
     TensorSettings settings;
     double mae = 0;             // restored MAE (0 for raw)
-    std::uint64_t bytes = 0;    // stored bytes
-    bool raw = false;
+    double bytes = 0;           // stored bytes plus the estimated header bytes of its keys
 };
 
-std::uint64_t storedBytesOf(const TensorEncoding& e, float globalL)
+// Approximate header bytes of one tensor's keys: a JSON record of about 55 characters plus the
+// key per key (10 keys for an encoded tensor, 2 for a raw one).
+double headerBytes(const std::string& name, bool encoded)
 {
-    return format::storedTensorBytes(e.tensor, e.tensor.isEncoded() && e.tensor.l != globalL);
+    return (encoded ? 10.0 : 2.0) * (static_cast<double>(name.size()) + 68.0);
 }
 
-// Target modes: evaluates every (auto l, U) candidate of the eligible tensors and picks one per
-// tensor. Returns the settings to encode with.
-std::vector<TensorSettings> chooseTargetSettings(const io::StateDict& checkpoint, const std::vector<TensorRole>& roles,
-                                                 const std::vector<TensorSettings>& base,
-                                                 const std::vector<bool>& eligible, const CompressOptions& options,
-                                                 const Progress& progress, std::vector<std::string>& warnings)
+double candidateBytes(const std::string& name, const TensorEncoding& e, float globalL)
+{
+    const bool ownL = e.tensor.isEncoded() && e.tensor.l != globalL;
+    return static_cast<double>(format::storedTensorBytes(e.tensor, ownL)) + headerBytes(name, e.tensor.isEncoded());
+}
+
+// Target modes: the candidate encodings of every searched tensor.
+struct TargetCandidates {
+    std::vector<std::size_t> which;                  // searched tensors
+    std::vector<std::vector<Candidate>> perTensor;   // indexed by tensor
+};
+
+TargetCandidates evaluateCandidates(const io::StateDict& checkpoint, const std::vector<TensorRole>& roles,
+                                    const std::vector<TensorSettings>& base, const std::vector<std::size_t>& which,
+                                    const CompressOptions& options, const Progress& progress)
 {
     const auto& entries = checkpoint.entries();
     const std::size_t n = entries.size();
-    std::vector<std::vector<Candidate>> candidates(n);
-    std::vector<std::size_t> which;
-    for (std::size_t i = 0; i < n; ++i)
-        if (eligible[i])
-            which.push_back(i);
-
+    TargetCandidates c;
+    c.which = which;
+    c.perTensor.resize(n);
     const std::size_t nu = kTargetUCandidates.size();
     for (std::size_t u = 0; u < nu; ++u) {
         std::vector<TensorSettings> s(n);
@@ -109,96 +122,128 @@ std::vector<TensorSettings> chooseTargetSettings(const io::StateDict& checkpoint
             s[i].lossHope = 0.f;  // try every K: the candidate is the best this U can do
         }
         const std::vector<TensorEncoding> enc =
-            encodeAll(checkpoint, roles, s, which, progress, 0.9 * u / nu, 0.9 / nu);
+            encodeAll(checkpoint, roles, s, which, progress, 0.05 + 0.8 * u / nu, 0.8 / nu);
         for (std::size_t i : which)
-            candidates[i].push_back({s[i], enc[i].mae, storedBytesOf(enc[i], options.defaults.l), false});
+            c.perTensor[i].push_back({s[i], enc[i].mae, candidateBytes(entries[i].name, enc[i], options.defaults.l)});
     }
     for (std::size_t i : which) {
         Candidate raw;
         raw.settings = base[i];
         raw.settings.keepRaw = true;
-        raw.raw = true;
-        raw.bytes = static_cast<std::uint64_t>(entries[i].tensor.numel()) * entries[i].tensor.element_size() + 1;
-        candidates[i].push_back(raw);
+        raw.bytes = static_cast<double>(entries[i].tensor.numel()) * entries[i].tensor.element_size() + 1
+                    + headerBytes(entries[i].name, false);
+        c.perTensor[i].push_back(raw);
     }
+    return c;
+}
 
-    std::vector<TensorSettings> chosen = base;
-    if (options.targetMae) {
-        for (std::size_t i : which) {
-            const Candidate* best = nullptr;
-            for (const Candidate& c : candidates[i])
-                if (c.mae <= *options.targetMae && (best == nullptr || c.bytes < best->bytes))
-                    best = &c;
-            chosen[i] = best->settings;  // the raw candidate always qualifies
-        }
-        return chosen;
+// Target MAE: per tensor the smallest candidate whose MAE meets the target (raw always does).
+void pickForMae(const TargetCandidates& c, double target, std::vector<TensorSettings>& chosen)
+{
+    for (std::size_t i : c.which) {
+        const Candidate* best = nullptr;
+        for (const Candidate& k : c.perTensor[i])
+            if (k.mae <= target && (best == nullptr || k.bytes < best->bytes))
+                best = &k;
+        chosen[i] = best->settings;
     }
+}
 
-    // Target ratio: Lagrangian choice sum(numel * mae) + lambda * bytes, lambda bisected.
-    std::uint64_t fixedBytes = 0;  // tensors outside the search, stored as the base settings say
-    for (std::size_t i = 0; i < n; ++i)
-        if (!eligible[i])
-            fixedBytes += static_cast<std::uint64_t>(entries[i].tensor.numel()) * entries[i].tensor.element_size();
-    const double original = static_cast<double>(options.originalFileBytes);
-    // Header, metadata and global keys: about 200 bytes per tensor (key names and JSON records).
-    const double overhead = 1024.0 + 200.0 * static_cast<double>(n);
-    const double budget = original / *options.targetRatio - overhead - static_cast<double>(fixedBytes);
-    auto pick = [&](double lambda, std::vector<std::size_t>& sel) {
+// Target ratio: per tensor the candidate minimising numel * MAE + lambda * bytes, with the
+// smallest lambda whose estimated bytes fit `budget`. Returns false when even the smallest
+// candidates do not fit (they are chosen then).
+bool pickForBudget(const io::StateDict& checkpoint, const TargetCandidates& c, double budget,
+                   std::vector<TensorSettings>& chosen)
+{
+    const auto& entries = checkpoint.entries();
+    std::vector<std::size_t> sel(entries.size(), 0);
+    auto pick = [&](double lambda) {
         double bytes = 0;
-        for (std::size_t i : which) {
-            const auto& cs = candidates[i];
+        for (std::size_t i : c.which) {
+            const auto& cs = c.perTensor[i];
             const double numel = static_cast<double>(entries[i].tensor.numel());
-            std::size_t best = 0;
             double bestCost = std::numeric_limits<double>::infinity();
             for (std::size_t k = 0; k < cs.size(); ++k) {
-                const double cost = numel * cs[k].mae + lambda * static_cast<double>(cs[k].bytes);
+                const double cost = numel * cs[k].mae + lambda * cs[k].bytes;
                 if (cost < bestCost) {
                     bestCost = cost;
-                    best = k;
+                    sel[i] = k;
                 }
             }
-            sel[i] = best;
-            bytes += static_cast<double>(cs[best].bytes);
+            bytes += cs[sel[i]].bytes;
         }
         return bytes;
     };
-    std::vector<std::size_t> sel(n, 0);
-    double lo = 0, hi = 1;
-    while (pick(hi, sel) > budget && hi < 1e30)
+    double lo = 0, hi = 1e-12;
+    while (pick(hi) > budget && hi < 1e30)
         hi *= 4;
-    if (pick(hi, sel) > budget)
-        warnings.push_back("target ratio " + std::to_string(*options.targetRatio)
-                           + " is not reachable with the candidate settings; using the smallest encoding");
-    for (int it = 0; it < 100 && hi > lo * (1 + 1e-9); ++it) {
-        const double mid = lo == 0 ? hi / 1024 : std::sqrt(lo * hi);
-        if (pick(mid, sel) <= budget)
-            hi = mid;
-        else
-            lo = mid;
-        if (lo == 0 && mid < 1e-30)
-            break;
+    const bool fits = pick(hi) <= budget;
+    if (fits) {
+        for (int it = 0; it < 200 && hi - lo > 1e-9 * hi; ++it) {
+            const double mid = 0.5 * (lo + hi);
+            if (pick(mid) <= budget)
+                hi = mid;
+            else
+                lo = mid;
+        }
     }
-    pick(hi, sel);
-    for (std::size_t i : which)
-        chosen[i] = candidates[i][sel[i]].settings;
-    return chosen;
+    pick(hi);
+    for (std::size_t i : c.which)
+        chosen[i] = c.perTensor[i][sel[i]].settings;
+    return fits;
+}
+
+bool sameSettings(const TensorSettings& a, const TensorSettings& b)
+{
+    return a.l == b.l && a.uList == b.uList && a.maxRings == b.maxRings && a.keepRaw == b.keepRaw
+           && a.lossHope == b.lossHope && a.lossMax == b.lossMax && a.rawFallback == b.rawFallback;
 }
 
 nlohmann::json settingsJson(const CompressOptions& o, const std::vector<std::string>& extensions)
 {
     nlohmann::json s = nlohmann::json::object();
-    s["l"] = o.defaults.l;
+    s["l"] = shortestDecimal(o.defaults.l);
     s["U"] = o.defaults.uList;
     s["M"] = o.defaults.maxRings;
-    s["loss_hope"] = o.defaults.lossHope;
-    s["loss_max"] = o.defaults.lossMax;
-    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(o.defaults.rawFallbackMae) : nlohmann::json(nullptr);
+    s["loss_hope"] = shortestDecimal(o.defaults.lossHope);
+    s["loss_max"] = shortestDecimal(o.defaults.lossMax);
+    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(shortestDecimal(o.defaults.rawFallbackMae)) : nlohmann::json(nullptr);
     s["auto_l"] = o.autoL;
     s["target_mae"] = o.targetMae ? nlohmann::json(*o.targetMae) : nlohmann::json(nullptr);
     s["target_ratio"] = o.targetRatio ? nlohmann::json(*o.targetRatio) : nlohmann::json(nullptr);
     s["override_rules"] = o.overrides.size();
     s["extensions"] = extensions;
     return s;
+}
+
+// The model from the encodings: global l and U list, plus any U an override or target brought in
+// (positions assigned in order of first use), and the extensions used.
+format::CompressedModel assembleModel(const std::vector<TensorEncoding>& enc, const CompressOptions& options,
+                                      const std::vector<std::string>& extensions)
+{
+    format::CompressedModel model;
+    model.l = options.defaults.l;
+    model.uList = options.defaults.uList;
+    for (const TensorEncoding& e : enc) {
+        format::EncodedTensor t = e.tensor;
+        if (t.isEncoded()) {
+            auto pos = std::find(model.uList.begin(), model.uList.end(), t.U);
+            if (pos == model.uList.end()) {
+                if (model.uList.size() >= 256)
+                    throw Error("more than 256 distinct U values across tensors");
+                model.uList.push_back(t.U);
+                pos = model.uList.end() - 1;
+            }
+            t.uPosition = static_cast<std::uint8_t>(pos - model.uList.begin());
+        }
+        model.tensors.push_back(std::move(t));
+    }
+    model.extensions = extensions;
+    if (std::any_of(model.tensors.begin(), model.tensors.end(),
+                    [&](const format::EncodedTensor& t) { return t.isEncoded() && t.l != model.l; }))
+        model.extensions.push_back(format::extension::kPerTensorL);
+    model.metadata.emplace_back(format::kMetaSettings, settingsJson(options, model.extensions).dump());
+    return model;
 }
 
 }  // namespace
@@ -272,49 +317,81 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
         if (!ruleUsed[r])
             report.warnings.push_back("override rule '" + options.overrides[r].pattern + "' matched no tensor");
 
-    std::vector<std::size_t> all(n);
-    for (std::size_t i = 0; i < n; ++i)
-        all[i] = i;
-    std::vector<TensorEncoding> enc;
-    if (options.targetMae || options.targetRatio) {
-        const std::vector<TensorSettings> chosen =
-            chooseTargetSettings(checkpoint, roles, settings, eligible, options, progress, report.warnings);
-        enc = encodeAll(checkpoint, roles, chosen, all, progress, 0.9, 0.1);
-    } else {
-        enc = encodeAll(checkpoint, roles, settings, all, progress, 0.0, 1.0);
-    }
-
-    // The model: global l and U list, plus any U an override or target brought in.
-    format::CompressedModel& model = result.model;
-    model.l = options.defaults.l;
-    model.uList = options.defaults.uList;
-    for (std::size_t i = 0; i < n; ++i) {
-        format::EncodedTensor t = std::move(enc[i].tensor);
-        if (t.isEncoded()) {
-            auto pos = std::find(model.uList.begin(), model.uList.end(), t.U);
-            if (pos == model.uList.end()) {
-                if (model.uList.size() >= 256)
-                    throw Error("more than 256 distinct U values across tensors");
-                model.uList.push_back(t.U);
-                pos = model.uList.end() - 1;
-            }
-            t.uPosition = static_cast<std::uint8_t>(pos - model.uList.begin());
-        }
-        model.tensors.push_back(std::move(t));
-    }
+    std::vector<std::string> extensions;
     if (anyOverride)
-        model.extensions.push_back(format::extension::kOverrides);
+        extensions.push_back(format::extension::kOverrides);
     if (options.autoL)
-        model.extensions.push_back(format::extension::kAutoL);
+        extensions.push_back(format::extension::kAutoL);
     if (options.targetMae)
-        model.extensions.push_back(format::extension::kTargetMae);
+        extensions.push_back(format::extension::kTargetMae);
     if (options.targetRatio)
-        model.extensions.push_back(format::extension::kTargetRatio);
-    if (std::any_of(model.tensors.begin(), model.tensors.end(),
-                    [&](const format::EncodedTensor& t) { return t.isEncoded() && t.l != model.l; }))
-        model.extensions.push_back(format::extension::kPerTensorL);
+        extensions.push_back(format::extension::kTargetRatio);
+
+    std::vector<TensorEncoding> enc;
+    format::CompressedModel& model = result.model;
+    if (options.targetMae || options.targetRatio) {
+        // Tensors outside the search first (their size counts against a ratio target), then the
+        // candidates of the others, then the chosen encodings.
+        std::vector<std::size_t> fixedWhich, searched;
+        for (std::size_t i = 0; i < n; ++i)
+            (eligible[i] ? searched : fixedWhich).push_back(i);
+        enc = encodeAll(checkpoint, roles, settings, fixedWhich, progress, 0.0, 0.05);
+        const TargetCandidates candidates = evaluateCandidates(checkpoint, roles, settings, searched, options, progress);
+        std::vector<TensorSettings> chosen = settings;
+        if (options.targetMae) {
+            pickForMae(candidates, *options.targetMae, chosen);
+            std::vector<TensorEncoding> final = encodeAll(checkpoint, roles, chosen, searched, progress, 0.85, 0.15);
+            for (std::size_t i : searched)
+                enc[i] = std::move(final[i]);
+            model = assembleModel(enc, options, extensions);
+        } else {
+            // The candidates' byte counts estimate the header; the exact size of the chosen
+            // encoding corrects the budget (at most three times).
+            const double target = static_cast<double>(options.originalFileBytes) / *options.targetRatio;
+            double budget = target - 2048.0;
+            for (std::size_t i = 0; i < n; ++i)
+                budget -= static_cast<double>(entries[i].name.size()) + 3.0;  // tensor order metadata
+            for (std::size_t i : fixedWhich)
+                budget -= candidateBytes(entries[i].name, enc[i], options.defaults.l);
+            std::vector<TensorSettings> encodedWith(n);
+            std::vector<bool> encoded(n, false);
+            for (int attempt = 0;; ++attempt) {
+                const bool fits = pickForBudget(checkpoint, candidates, budget, chosen);
+                std::vector<std::size_t> todo;
+                for (std::size_t i : searched)
+                    if (!encoded[i] || !sameSettings(encodedWith[i], chosen[i]))
+                        todo.push_back(i);
+                std::vector<TensorEncoding> final = encodeAll(checkpoint, roles, chosen, todo, progress, 0.85, 0.15);
+                for (std::size_t i : todo) {
+                    enc[i] = std::move(final[i]);
+                    encodedWith[i] = chosen[i];
+                    encoded[i] = true;
+                }
+                model = assembleModel(enc, options, extensions);
+                const auto size = static_cast<double>(format::compressedFileSize(model));
+                if (!fits) {
+                    report.warnings.push_back("target ratio " + std::to_string(*options.targetRatio)
+                                              + " is not reachable with the candidate settings; using the smallest "
+                                                "encoding per tensor");
+                    break;
+                }
+                if (size <= target || attempt == 3)
+                    break;
+                budget -= (size - target) * 1.05 + 64.0;
+            }
+        }
+        for (std::size_t i : searched)
+            if (chosen[i].keepRaw)
+                enc[i].warning = options.targetMae ? "no candidate setting meets the target MAE: stored raw"
+                                                   : "stored raw: the best trade-off for the target ratio";
+    } else {
+        std::vector<std::size_t> all(n);
+        for (std::size_t i = 0; i < n; ++i)
+            all[i] = i;
+        enc = encodeAll(checkpoint, roles, settings, all, progress, 0.0, 1.0);
+        model = assembleModel(enc, options, extensions);
+    }
     report.settings = settingsJson(options, model.extensions);
-    model.metadata.emplace_back(format::kMetaSettings, report.settings.dump());
 
     // The report.
     for (std::size_t i = 0; i < n; ++i) {

@@ -3,6 +3,9 @@
 
 #include "core/util/atomic_file.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace birkhoff::codec {
@@ -41,6 +44,20 @@ std::string csvField(const std::string& s)
 
 }  // namespace
 
+double shortestDecimal(float value)
+{
+    if (!std::isfinite(value))
+        return value;
+    char buf[32];
+    for (int digits = 6; digits <= 9; ++digits) {
+        std::snprintf(buf, sizeof buf, "%.*g", digits, static_cast<double>(value));
+        const double parsed = std::strtod(buf, nullptr);
+        if (static_cast<float>(parsed) == value)
+            return parsed;
+    }
+    return value;
+}
+
 double CompressionReport::ratio() const
 {
     return compressedBytes == 0 ? 0.0 : static_cast<double>(originalBytes) / static_cast<double>(compressedBytes);
@@ -67,7 +84,7 @@ nlohmann::json CompressionReport::toJson() const
         r["name"] = t.name;
         r["shape"] = t.shape;
         r["path"] = storagePathName(t.path);
-        r["l"] = optionalJson(t.l);
+        r["l"] = t.l ? nlohmann::json(shortestDecimal(*t.l)) : nlohmann::json(nullptr);
         r["U"] = optionalJson(t.U);
         r["K"] = optionalJson(t.K);
         r["bits_per_index"] = optionalJson(t.bitsPerIndex);
@@ -83,6 +100,8 @@ nlohmann::json CompressionReport::toJson() const
     }
     j["tensors"] = std::move(rows);
     j["warnings"] = warnings;
+    if (!model.empty())
+        j["model"] = model;
     return j;
 }
 
@@ -96,7 +115,8 @@ std::string CompressionReport::toCsv() const
         std::string shape;
         for (std::size_t i = 0; i < t.shape.size(); ++i)
             shape += (i ? "x" : "") + std::to_string(t.shape[i]);
-        s << csvField(t.name) << ',' << shape << ',' << storagePathName(t.path) << ',' << optionalCsv(t.l) << ','
+        s << csvField(t.name) << ',' << shape << ',' << storagePathName(t.path) << ','
+          << optionalCsv(t.l ? std::optional<double>(shortestDecimal(*t.l)) : std::nullopt) << ','
           << optionalCsv(t.U) << ',' << optionalCsv(t.K) << ',' << optionalCsv(t.bitsPerIndex) << ','
           << t.bitsPerWeight << ',' << t.mae << ',' << t.maxAbsError << ',' << t.originalBytes << ','
           << t.storedBytes << ',' << t.loadType << ',' << csvField(t.warning) << '\n';

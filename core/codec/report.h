@@ -8,7 +8,7 @@
 //        "tensors": [{"name", "shape", "path": "hyper"|"raw"|"buffer"|"small", "l", "U", "K",
 //                     "bits_per_index", "bits_per_weight", "mae", "max_abs_error",
 //                     "original_bytes", "stored_bytes", "load_type", "warning"?}, ...],
-//        "warnings": [...]}
+//        "warnings": [...], "model": {"family", "family_name", "known_family", "heuristic_roles"}?}
 // ratio = original checkpoint file size / compressed file size (as the paper reports it);
 // l/U/K/bits_per_index are null for tensors stored raw; mae and max_abs_error compare the
 // restored tensor with the original (0 for raw tensors).
@@ -49,9 +49,11 @@ struct CompressionReport {
     std::int64_t parameters = 0;
     std::uint64_t originalBytes = 0;    ///< original checkpoint file size (or tensor bytes)
     std::uint64_t compressedBytes = 0;  ///< size of the compressed file
-    double seconds = 0;
+    double seconds = 0;                 ///< wall time (`birkhoff compress`: loading + compression + writing)
     std::vector<TensorReport> tensors;
     std::vector<std::string> warnings;
+    /// Where the tensor roles came from (set by the caller that detected them; omitted if empty).
+    nlohmann::json model = nlohmann::json::object();
 
     double ratio() const;
     double bitsPerWeight() const;
@@ -59,6 +61,10 @@ struct CompressionReport {
     /// The tensor rows as CSV with a header line (shape as "768x3072").
     std::string toCsv() const;
 };
+
+/// The double closest to the shortest decimal that reads back as `value` (0.1f -> 0.1, not
+/// 0.10000000149011612), so float settings print as written in JSON.
+double shortestDecimal(float value);
 
 /// Writes the report atomically: CSV when `path` ends in ".csv", JSON otherwise.
 /// @throws Error on I/O failure.

@@ -713,7 +713,8 @@ StateDict importSamOnnxPair(const std::filesystem::path& encoder, const std::fil
                         + " but MobileSAM's is " + shapeText(spec.shape)
                         + "; this export is not the MobileSAM architecture the importer maps");
         out.insert(spec.key, std::move(t));
-        progress.report(0.85 + 0.15 * static_cast<double>(k + 1) / static_cast<double>(specs.size()), spec.key);
+        if ((k + 1) % 32 == 0 || k + 1 == specs.size())
+            progress.report(0.85 + 0.15 * static_cast<double>(k + 1) / static_cast<double>(specs.size()), spec.key);
         progress.checkCancelled();
     }
     encoderPart.requireAllClaimed();

@@ -1,6 +1,8 @@
 // Small building blocks shared by the SAM-family modules (PyTorch parameter names, const forward).
 #include "core/models/layers.h"
 
+#include "core/util/error.h"
+
 #include <ATen/ATen.h>
 
 #include <string>
@@ -30,7 +32,28 @@ ConvTranspose2dImpl::ConvTranspose2dImpl(std::int64_t in, std::int64_t out, std:
 
 at::Tensor ConvTranspose2dImpl::forward(const at::Tensor& x) const
 {
-    return at::conv_transpose2d(x, weight, bias, {stride_, stride_});
+    if (weight.size(2) != stride_ || weight.size(3) != stride_)
+        return at::conv_transpose2d(x, weight, bias, {stride_, stride_});
+    return forwardChannelsLast(x.permute({0, 2, 3, 1})).permute({0, 3, 1, 2});
+}
+
+at::Tensor ConvTranspose2dImpl::forwardChannelsLast(const at::Tensor& x) const
+{
+    // Non-overlapping patches (stride == kernel): every input pixel writes its own k x k block,
+    // so the layer is one GEMM [B*H*W, in] x [in, out*k*k] and a pixel shuffle. LibTorch's CPU
+    // conv_transpose2d goes through a much slower im2col path.
+    const std::int64_t k = weight.size(2);
+    if (k != stride_ || weight.size(3) != k)
+        throw Error("ConvTranspose2d: the channels-last path needs stride == kernel");
+    const std::int64_t b = x.size(0), h = x.size(1), w = x.size(2), in = x.size(3), out = weight.size(1);
+    const at::Tensor rows = x.reshape({b * h * w, in});
+    // weight [in, out, k, k] -> [in, k, k, out] so each pixel's block comes out channels-last.
+    const at::Tensor kernel = weight.permute({0, 2, 3, 1}).reshape({in, k * k * out});
+    const at::Tensor blocks = at::matmul(rows, kernel).view({b, h, w, k, k, out});
+    at::Tensor y = blocks.permute({0, 1, 3, 2, 4, 5}).reshape({b, h * k, w * k, out});
+    if (bias.defined())
+        y = y + bias;
+    return y;
 }
 
 LayerNormImpl::LayerNormImpl(std::int64_t channels, double eps) : channels_(channels), eps_(eps)
@@ -72,6 +95,11 @@ at::Tensor BatchNorm2dImpl::forward(const at::Tensor& x) const
 {
     return at::batch_norm(x, weight, bias, runningMean, runningVar, /*training=*/false, 0.0, eps_,
                           /*cudnn_enabled=*/false);
+}
+
+at::Tensor LayerNorm2dImpl::forwardChannelsLast(const at::Tensor& x) const
+{
+    return at::layer_norm(x, {weight.size(0)}, weight, bias, eps_);
 }
 
 EmbeddingImpl::EmbeddingImpl(std::int64_t rows, std::int64_t dim)

@@ -44,6 +44,9 @@ class ConvTranspose2dImpl : public torch::nn::Module {
 public:
     ConvTranspose2dImpl(std::int64_t in, std::int64_t out, std::int64_t kernel, std::int64_t stride);
     at::Tensor forward(const at::Tensor& x) const;
+    /// The same layer on channels-last input: x [B, H, W, in] -> [B, H*k, W*k, out]
+    /// (stride == kernel only).
+    at::Tensor forwardChannelsLast(const at::Tensor& x) const;
 
     at::Tensor weight;
     at::Tensor bias;
@@ -74,6 +77,8 @@ class LayerNorm2dImpl : public torch::nn::Module {
 public:
     explicit LayerNorm2dImpl(std::int64_t channels, double eps = 1e-6);
     at::Tensor forward(const at::Tensor& x) const;
+    /// The same normalisation on channels-last input [..., C] (one fused layer_norm).
+    at::Tensor forwardChannelsLast(const at::Tensor& x) const;
 
     at::Tensor weight;
     at::Tensor bias;

@@ -19,16 +19,29 @@ DecoderAttentionImpl::DecoderAttentionImpl(std::int64_t dim, std::int64_t numHea
 
 at::Tensor DecoderAttentionImpl::forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const
 {
+    return attendProjected(qProj_->forward(q), kProj_->forward(k), vProj_->forward(v));
+}
+
+at::Tensor DecoderAttentionImpl::attendProjected(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const
+{
     auto separate = [this](const at::Tensor& x) {
         return x.reshape({x.size(0), x.size(1), numHeads_, x.size(2) / numHeads_}).transpose(1, 2);
     };
-    const at::Tensor qh = separate(qProj_->forward(q));
-    const at::Tensor kh = separate(kProj_->forward(k));
-    const at::Tensor vh = separate(vProj_->forward(v));
+    const at::Tensor qh = separate(q);
+    const at::Tensor kh = separate(k);
+    const at::Tensor vh = separate(v);
     const double norm = std::sqrt(static_cast<double>(qh.size(3)));
-    at::Tensor attn = at::matmul(qh, kh.permute({0, 1, 3, 2})) / norm;
-    attn = at::softmax(attn, -1);
-    const at::Tensor out = at::matmul(attn, vh);
+    at::Tensor out;
+    if (qh.size(2) > 4 * kh.size(2)) {
+        // Many queries, few keys (image tokens attending to the prompt tokens): compute the
+        // logits transposed, [keys, queries], and normalise over the key axis. Same values;
+        // LibTorch's bmm and softmax are far faster on this layout than on [4096, ~7].
+        const at::Tensor logits = at::matmul(kh, qh.transpose(-2, -1)) / norm;
+        out = at::matmul(at::softmax(logits, -2).transpose(-2, -1), vh);
+    } else {
+        const at::Tensor logits = at::matmul(qh, kh.transpose(-2, -1)) / norm;
+        out = at::matmul(at::softmax(logits, -1), vh);
+    }
     const std::int64_t b = out.size(0), tokens = out.size(2);
     return outProj_->forward(out.transpose(1, 2).reshape({b, tokens, -1}));
 }
@@ -48,8 +61,18 @@ TwoWayBlockImpl::TwoWayBlockImpl(const HeadConfig& c, bool skipFirstLayerPe) : s
                                          DecoderAttention(d, c.transformerNumHeads, c.attentionDownsampleRate));
 }
 
+ImageSideProjections TwoWayBlockImpl::projectImageSide(const at::Tensor& keys, const at::Tensor& keyPe) const
+{
+    ImageSideProjections p;
+    p.keysWithPe = keys + keyPe;
+    p.tokenToImageKey = crossTokenToImage_->projectK(p.keysWithPe);
+    p.tokenToImageValue = crossTokenToImage_->projectV(keys);
+    p.imageToTokenQuery = crossImageToToken_->projectQ(p.keysWithPe);
+    return p;
+}
+
 void TwoWayBlockImpl::forward(at::Tensor& queries, at::Tensor& keys, const at::Tensor& queryPe,
-                              const at::Tensor& keyPe) const
+                              const at::Tensor& keyPe, const ImageSideProjections* image) const
 {
     if (skipFirstLayerPe_) {
         queries = selfAttn_->forward(queries, queries, queries);
@@ -59,14 +82,21 @@ void TwoWayBlockImpl::forward(at::Tensor& queries, at::Tensor& keys, const at::T
     }
     queries = norm1_->forward(queries);
 
+    // The image side of both cross attentions only depends on `keys`, which this block updates
+    // only at its end.
+    const ImageSideProjections own = image ? ImageSideProjections{} : projectImageSide(keys, keyPe);
+    const ImageSideProjections& side = image ? *image : own;
+
     at::Tensor q = queries + queryPe;
-    at::Tensor k = keys + keyPe;
-    queries = norm2_->forward(queries + crossTokenToImage_->forward(q, k, keys));
+    const at::Tensor attn = crossTokenToImage_->attendProjected(crossTokenToImage_->projectQ(q), side.tokenToImageKey,
+                                                                side.tokenToImageValue);
+    queries = norm2_->forward(queries + attn);
     queries = norm3_->forward(queries + mlp_->forward(queries));
 
     q = queries + queryPe;
-    k = keys + keyPe;
-    keys = norm4_->forward(keys + crossImageToToken_->forward(k, q, queries));
+    const at::Tensor back = crossImageToToken_->attendProjected(side.imageToTokenQuery, crossImageToToken_->projectK(q),
+                                                                crossImageToToken_->projectV(queries));
+    keys = norm4_->forward(keys + back);
 }
 
 TwoWayTransformerImpl::TwoWayTransformerImpl(const HeadConfig& c)
@@ -82,14 +112,19 @@ TwoWayTransformerImpl::TwoWayTransformerImpl(const HeadConfig& c)
     normFinal_ = register_module("norm_final_attn", LayerNorm(c.promptEmbedDim, 1e-5));
 }
 
-std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tensor& image, const at::Tensor& imagePe,
-                                                                 const at::Tensor& tokens) const
+ImageSideProjections TwoWayTransformerImpl::projectFirstLayer(const at::Tensor& keys, const at::Tensor& keyPe) const
 {
-    at::Tensor keys = image.flatten(2).permute({0, 2, 1});
-    const at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+    return layers_.front()->projectImageSide(keys, keyPe);
+}
+
+std::pair<at::Tensor, at::Tensor> TwoWayTransformerImpl::forward(const at::Tensor& keysIn, const at::Tensor& keyPe,
+                                                                 const at::Tensor& tokens,
+                                                                 const ImageSideProjections* firstLayer) const
+{
+    at::Tensor keys = keysIn;
     at::Tensor queries = tokens;
-    for (const auto& layer : layers_)
-        layer->forward(queries, keys, tokens, keyPe);
+    for (std::size_t i = 0; i < layers_.size(); ++i)
+        layers_[i]->forward(queries, keys, tokens, keyPe, i == 0 ? firstLayer : nullptr);
     const at::Tensor q = queries + tokens;
     const at::Tensor k = keys + keyPe;
     queries = normFinal_->forward(queries + finalAttn_->forward(q, k, keys));
@@ -120,30 +155,57 @@ DecoderOutput MaskDecoderImpl::forward(const at::Tensor& imageEmbedding, const a
                                        const at::Tensor& sparse, const at::Tensor& dense) const
 {
     const std::int64_t batch = sparse.size(0);
+    at::Tensor src = imageEmbedding.size(0) == batch ? imageEmbedding : imageEmbedding.expand({batch, -1, -1, -1});
+    src = src + dense;
+    const at::Tensor keys = src.flatten(2).permute({0, 2, 1});
+    const at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
+    return predict(keys, keyPe, src.size(2), src.size(3), sparse, nullptr);
+}
+
+DecoderImageCache MaskDecoderImpl::prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
+                                                const at::Tensor& dense) const
+{
+    DecoderImageCache cache;
+    const at::Tensor src = imageEmbedding + dense;
+    cache.height = src.size(2);
+    cache.width = src.size(3);
+    cache.keys = src.flatten(2).permute({0, 2, 1}).contiguous();
+    cache.keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
+    cache.firstLayer = transformer_->projectFirstLayer(cache.keys, cache.keyPe);
+    return cache;
+}
+
+DecoderOutput MaskDecoderImpl::forward(const DecoderImageCache& image, const at::Tensor& sparse) const
+{
+    return predict(image.keys, image.keyPe, image.height, image.width, sparse, &image.firstLayer);
+}
+
+DecoderOutput MaskDecoderImpl::predict(const at::Tensor& keys, const at::Tensor& keyPe, std::int64_t height,
+                                       std::int64_t width, const at::Tensor& sparse,
+                                       const ImageSideProjections* firstLayer) const
+{
+    const std::int64_t batch = sparse.size(0);
     const at::Tensor outputTokens =
         at::cat({iouToken_->weight, maskTokens_->weight}, 0).unsqueeze(0).expand({batch, -1, -1});
     const at::Tensor tokens = at::cat({outputTokens, sparse}, 1);
 
-    at::Tensor src = imageEmbedding.size(0) == batch ? imageEmbedding
-                                                     : imageEmbedding.expand({batch, -1, -1, -1});
-    src = src + dense;
-    const at::Tensor pos = imagePe.size(0) == batch ? imagePe : imagePe.expand({batch, -1, -1, -1});
-    const std::int64_t c = src.size(1), h = src.size(2), w = src.size(3);
-
-    auto [hs, keys] = transformer_->forward(src, pos, tokens);
+    auto [hs, updatedKeys] = transformer_->forward(keys, keyPe, tokens, firstLayer);
     const at::Tensor iouTokenOut = hs.select(1, 0);
 
-    const at::Tensor grid = keys.transpose(1, 2).reshape({batch, c, h, w});
-    at::Tensor upscaled = geluExact(upscaleNorm_->forward(upscale1_->forward(grid)));
-    upscaled = geluExact(upscale2_->forward(upscaled));
+    // The image tokens are already channels-last ([B, h*w, D]); the upscaling runs on that
+    // layout (GEMM transposed convolutions, fused layer norm) to avoid NCHW transposes.
+    const at::Tensor grid = updatedKeys.reshape({batch, height, width, updatedKeys.size(2)});
+    at::Tensor upscaled = geluExact(upscaleNorm_->forwardChannelsLast(upscale1_->forwardChannelsLast(grid)));
+    upscaled = geluExact(upscale2_->forwardChannelsLast(upscaled));  // [B, 4h, 4w, D/8]
 
     std::vector<at::Tensor> hyperIn;
     hyperIn.reserve(static_cast<std::size_t>(numMaskTokens_));
     for (std::int64_t i = 0; i < numMaskTokens_; ++i)
         hyperIn.push_back(hypernetworks_[static_cast<std::size_t>(i)]->forward(hs.select(1, 1 + i)));
     const at::Tensor hyper = at::stack(hyperIn, 1);  // [B, M, D/8]
-    const std::int64_t uc = upscaled.size(1), uh = upscaled.size(2), uw = upscaled.size(3);
-    const at::Tensor masks = at::matmul(hyper, upscaled.reshape({batch, uc, uh * uw})).view({batch, -1, uh, uw});
+    const std::int64_t uh = upscaled.size(1), uw = upscaled.size(2), uc = upscaled.size(3);
+    const at::Tensor masks =
+        at::matmul(hyper, upscaled.reshape({batch, uh * uw, uc}).transpose(1, 2)).view({batch, -1, uh, uw});
     return {masks, iouHead_->forward(iouTokenOut)};
 }
 

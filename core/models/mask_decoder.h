@@ -18,6 +18,12 @@ class DecoderAttentionImpl : public torch::nn::Module {
 public:
     DecoderAttentionImpl(std::int64_t dim, std::int64_t numHeads, std::int64_t downsampleRate);
     at::Tensor forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const;
+    /// forward() on already projected inputs (q_proj(q), k_proj(k), v_proj(v)).
+    at::Tensor attendProjected(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) const;
+
+    at::Tensor projectQ(const at::Tensor& x) const { return qProj_->forward(x); }
+    at::Tensor projectK(const at::Tensor& x) const { return kProj_->forward(x); }
+    at::Tensor projectV(const at::Tensor& x) const { return vProj_->forward(x); }
 
 private:
     Linear qProj_{nullptr}, kProj_{nullptr}, vProj_{nullptr}, outProj_{nullptr};
@@ -25,11 +31,24 @@ private:
 };
 TORCH_MODULE(DecoderAttention);
 
+/// What a two-way block computes from the image side alone (before the image tokens are
+/// updated by the prompt tokens): valid for every prompt on one image as long as the dense
+/// prompt embedding (no mask input) is the same.
+struct ImageSideProjections {
+    at::Tensor keysWithPe;          ///< keys + key_pe [1, HW, D]
+    at::Tensor tokenToImageKey;     ///< cross_attn_token_to_image.k_proj(keys + key_pe)
+    at::Tensor tokenToImageValue;   ///< cross_attn_token_to_image.v_proj(keys)
+    at::Tensor imageToTokenQuery;   ///< cross_attn_image_to_token.q_proj(keys + key_pe)
+};
+
 class TwoWayBlockImpl : public torch::nn::Module {
 public:
     TwoWayBlockImpl(const HeadConfig& config, bool skipFirstLayerPe);
-    /// Updates queries [B, T, D] and keys [B, HW, D] in place of the inputs.
-    void forward(at::Tensor& queries, at::Tensor& keys, const at::Tensor& queryPe, const at::Tensor& keyPe) const;
+    /// Updates queries [B, T, D] and keys [B, HW, D] in place of the inputs. `image` (optional)
+    /// holds this block's image-side projections of the current `keys`.
+    void forward(at::Tensor& queries, at::Tensor& keys, const at::Tensor& queryPe, const at::Tensor& keyPe,
+                 const ImageSideProjections* image = nullptr) const;
+    ImageSideProjections projectImageSide(const at::Tensor& keys, const at::Tensor& keyPe) const;
 
 private:
     DecoderAttention selfAttn_{nullptr};
@@ -44,13 +63,24 @@ private:
 };
 TORCH_MODULE(TwoWayBlock);
 
+/// Per-image decoder work that does not depend on the sparse prompt (see
+/// MaskDecoderImpl::prepareImage); reused by every click without a mask input.
+struct DecoderImageCache {
+    at::Tensor keys;   ///< (image embedding + dense embedding) as tokens [1, HW, D]
+    at::Tensor keyPe;  ///< dense positional encoding as tokens [1, HW, D]
+    ImageSideProjections firstLayer;
+    std::int64_t height = 0, width = 0;
+};
+
 class TwoWayTransformerImpl : public torch::nn::Module {
 public:
     explicit TwoWayTransformerImpl(const HeadConfig& config);
-    /// image [B, D, h, w], imagePe [B or 1, D, h, w], tokens [B, T, D].
-    /// Returns (queries [B, T, D], keys [B, h*w, D]).
-    std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& image, const at::Tensor& imagePe,
-                                              const at::Tensor& tokens) const;
+    /// keys [B, HW, D] (image tokens), keyPe [1, HW, D], tokens [B, T, D]; `firstLayer`
+    /// (optional) holds layer 0's image-side projections of `keys`.
+    /// Returns (queries [B, T, D], keys [B, HW, D]).
+    std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& keys, const at::Tensor& keyPe, const at::Tensor& tokens,
+                                              const ImageSideProjections* firstLayer = nullptr) const;
+    ImageSideProjections projectFirstLayer(const at::Tensor& keys, const at::Tensor& keyPe) const;
 
 private:
     std::vector<TwoWayBlock> layers_;
@@ -73,10 +103,18 @@ public:
     /// dense [B, D, g, g]. Returns the logits and IoU of all mask tokens.
     DecoderOutput forward(const at::Tensor& imageEmbedding, const at::Tensor& imagePe, const at::Tensor& sparse,
                           const at::Tensor& dense) const;
+    /// The prompt-independent part of forward() for one image and one dense embedding [1, D, g, g].
+    DecoderImageCache prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
+                                   const at::Tensor& dense) const;
+    /// forward() for sparse [B, T, D] on a prepared image; same results as forward().
+    DecoderOutput forward(const DecoderImageCache& image, const at::Tensor& sparse) const;
 
     std::int64_t numMaskTokens() const { return numMaskTokens_; }
 
 private:
+    DecoderOutput predict(const at::Tensor& keys, const at::Tensor& keyPe, std::int64_t height, std::int64_t width,
+                          const at::Tensor& sparse, const ImageSideProjections* firstLayer) const;
+
     std::int64_t numMaskTokens_;
     TwoWayTransformer transformer_{nullptr};
     Embedding iouToken_{nullptr};

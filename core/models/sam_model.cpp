@@ -1,7 +1,10 @@
 // SAM v1-family model assembly, name-for-name weight loading and checkpoint opening.
 #include "core/models/sam_model.h"
 
+#include "core/format/encoded_tensor.h"
+#include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
+#include "core/models/family.h"
 #include "core/models/tiny_vit.h"
 #include "core/models/vit_encoder.h"
 #include "core/util/error.h"
@@ -10,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <set>
 
@@ -48,42 +50,94 @@ std::map<std::string, LinearImpl*> linearLayers(SamModel& model)
     return layers;
 }
 
-enum class FileKind { Zip, Safetensors, Unknown };
-
-FileKind sniff(const std::filesystem::path& path)
+/// The authors' / our compressed layout (hyper_model.safetensors) has these global keys.
+bool isCompressedLayout(const io::StateDict& tensors)
 {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        throw Error("model file " + path.string() + " does not exist");
-    if (std::filesystem::is_directory(path, ec))
-        throw Error("model path " + path.string() + " is a directory, not a checkpoint file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw Error("cannot open model file " + path.string());
-    unsigned char head[9] = {};
-    in.read(reinterpret_cast<char*>(head), sizeof head);
-    const auto got = in.gcount();
-    if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0)
-        return FileKind::Zip;
-    if (got == 9 && head[8] == '{')
-        return FileKind::Safetensors;
-    return FileKind::Unknown;
+    return tensors.contains("rect_l") && tensors.contains("num_inner_list");
 }
 
-io::StateDict readCheckpointTensors(const std::filesystem::path& path, std::string& format)
+bool isSafetensorsFile(const std::filesystem::path& path)
 {
-    switch (sniff(path)) {
-    case FileKind::Safetensors:
-        format = "safetensors";
-        return io::readSafetensors(path).tensors;
-    case FileKind::Zip:
-        format = "pytorch";
-        throw Error(path.string() + ": PyTorch zip checkpoints need the .pth reader (core/io/checkpoint.h), "
-                                    "which this build does not have yet; convert the file to safetensors");
-    case FileKind::Unknown:
-        break;
+    std::ifstream in(path, std::ios::binary);
+    unsigned char head[9] = {};
+    in.read(reinterpret_cast<char*>(head), sizeof head);
+    return in.gcount() == 9 && head[8] == '{';
+}
+
+/// Refuses families this runner does not implement, naming them, before shape inference
+/// produces a less helpful message. Generic layouts go on to inferSamConfig, which explains
+/// what it misses.
+void checkSupportedFamily(const io::StateDict& tensors, const std::string& source, ModelInfo& info)
+{
+    const FamilyInfo family = detectFamily(tensors);
+    info.family = family.displayName;
+    switch (family.id) {
+    case FamilyId::SamVit:
+    case FamilyId::SlimSam:
+    case FamilyId::MobileSam:
+    case FamilyId::Generic:
+        return;
+    default:
+        throw Error(source + ": " + family.displayName +
+                    " checkpoints are not supported here: this runner implements SAM v1 (ViT-B/L/H, MedSAM, "
+                    "SlimSAM) and MobileSAM/TinySAM with the SAM v1 prompt encoder and mask decoder");
     }
-    throw Error(path.string() + ": not a PyTorch zip checkpoint or a safetensors file");
+}
+
+/// Shape-only copy of a state dict (meta tensors) for family detection.
+io::StateDict shapesOnly(const std::vector<std::pair<std::string, std::vector<std::int64_t>>>& shapes)
+{
+    io::StateDict out;
+    for (const auto& [name, shape] : shapes)
+        out.insert(name, at::empty(shape, at::TensorOptions().device(at::kMeta)));
+    return out;
+}
+
+std::optional<nlohmann::json> configOverrides(const std::filesystem::path& path, const LoadOptions& options,
+                                              std::optional<std::filesystem::path>& configPath)
+{
+    configPath = options.configPath;
+    if (!configPath)
+        configPath = configBesideCheckpoint(path);
+    if (!configPath)
+        return std::nullopt;
+    return readConfigFile(*configPath);
+}
+
+std::shared_ptr<SamModel> loadCompressed(const io::SafetensorsContent& content, const std::filesystem::path& path,
+                                         const LoadOptions& options, const Progress& progress)
+{
+    const std::string source = path.string();
+    const format::CompressedModel compressed = format::parseCompressedModel(content, source);
+    std::vector<std::pair<std::string, std::vector<std::int64_t>>> shapeList;
+    TensorShapes shapes;
+    io::StateDict dense;
+    LinearBackendMap backends;
+    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
+        const auto& t = compressed.tensors[i];
+        progress.checkCancelled();
+        progress.report(static_cast<double>(i) / static_cast<double>(compressed.tensors.size()), t.name);
+        const std::vector<std::int64_t> shape = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+        shapeList.emplace_back(t.name, shape);
+        shapes[t.name] = shape;
+        if (t.loadType == format::LoadType::LinearMatrix && options.linearBackend)
+            backends[t.name] = options.linearBackend(t);
+        else
+            dense.insert(t.name, format::decodeTensor(t));
+    }
+    ModelInfo info;
+    checkSupportedFamily(shapesOnly(shapeList), source, info);
+    std::optional<std::filesystem::path> configPath;
+    const auto overrides = configOverrides(path, options, configPath);
+    const SamConfig config = inferSamConfig(shapes, overrides ? &*overrides : nullptr,
+                                            configPath ? source + " (config " + configPath->string() + ")" : source);
+    auto model = buildSamModel(config, dense, source, backends);
+    model->info.family = info.family;
+    model->info.configPath = configPath;
+    model->info.format = "compressed";
+    if (!compressed.extensions.empty())
+        model->info.notes.push_back("compressed file uses Birkhoff Studio extensions");
+    return model;
 }
 
 }  // namespace
@@ -126,11 +180,23 @@ std::pair<at::Tensor, at::Tensor> SamModel::embedPrompt(const PromptTensors& pro
     return {sparse, dense};
 }
 
-DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt) const
+DecoderImageCache SamModel::prepareDecoder(const at::Tensor& imageEmbedding) const
+{
+    const at::NoGradGuard noGrad;
+    return rethrowAsError("mask decoder", [&] {
+        return maskDecoder_->prepareImage(imageEmbedding, promptEncoder_->denseEncoding(),
+                                          promptEncoder_->noMaskEmbedding(1));
+    });
+}
+
+DecoderOutput SamModel::decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
+                               const DecoderImageCache* cache) const
 {
     const at::NoGradGuard noGrad;
     return rethrowAsError("mask decoder", [&] {
         auto [sparse, dense] = embedPrompt(prompt);
+        if (cache && !prompt.maskInput.defined())
+            return maskDecoder_->forward(*cache, sparse);
         return maskDecoder_->forward(imageEmbedding, promptEncoder_->denseEncoding(), sparse, dense);
     });
 }
@@ -264,27 +330,34 @@ std::shared_ptr<SamModel> buildSamModel(const SamConfig& config, const io::State
     return model;
 }
 
-std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options)
+std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options,
+                                       const Progress& progress)
 {
     const auto start = std::chrono::steady_clock::now();
-    std::string format;
-    const io::StateDict tensors = readCheckpointTensors(path, format);
-
-    std::optional<std::filesystem::path> configPath = options.configPath;
-    if (!configPath)
-        configPath = configBesideCheckpoint(path);
-    nlohmann::json overrides;
-    if (configPath)
-        overrides = readConfigFile(*configPath);
-    const std::string source = path.string();
-    const SamConfig config = inferSamConfig(shapesOf(tensors), configPath ? &overrides : nullptr,
-                                            configPath ? source + " (config " + configPath->string() + ")" : source);
-    auto model = buildSamModel(config, tensors, source);
+    std::shared_ptr<SamModel> model;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(path, ec) && isSafetensorsFile(path)) {
+        const io::SafetensorsContent content = io::readSafetensors(path);
+        if (isCompressedLayout(content.tensors))
+            model = loadCompressed(content, path, options, progress);
+    }
+    if (!model) {
+        const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
+        const std::string source = path.string();
+        ModelInfo info;
+        checkSupportedFamily(checkpoint.tensors, source, info);
+        std::optional<std::filesystem::path> configPath;
+        const auto overrides = configOverrides(path, options, configPath);
+        const SamConfig config = inferSamConfig(shapesOf(checkpoint.tensors), overrides ? &*overrides : nullptr,
+                                                configPath ? source + " (config " + configPath->string() + ")" : source);
+        model = buildSamModel(config, checkpoint.tensors, source);
+        model->info.family = info.family;
+        model->info.configPath = configPath;
+        model->info.format = io::checkpointFormatName(checkpoint.format);
+        model->info.notes = checkpoint.notes;
+    }
     model->info.path = path;
-    model->info.format = format;
-    model->info.configPath = configPath;
-    model->info.loadMs =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    model->info.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return model;
 }
 

@@ -12,12 +12,18 @@
 #include "core/models/mask_decoder.h"
 #include "core/models/prompt_encoder.h"
 #include "core/models/sam_config.h"
+#include "core/util/progress.h"
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+
+namespace birkhoff::format {
+struct EncodedTensor;
+}
 
 namespace birkhoff::models {
 
@@ -31,7 +37,9 @@ struct PromptTensors {
 /// Where a loaded model came from, for reports.
 struct ModelInfo {
     std::filesystem::path path;
-    std::string format;                    ///< "pytorch", "safetensors", ...
+    std::string format;                    ///< "PyTorch zip", "safetensors", "compressed"
+    std::string family;                    ///< detectFamily's display name ("SAM ViT-B", ...)
+    std::vector<std::string> notes;        ///< what loading renamed or ignored
     std::optional<std::filesystem::path> configPath;
     std::int64_t parameterCount = 0;       ///< elements of all checkpoint tensors the model holds
     std::int64_t weightBytes = 0;          ///< run-time bytes of parameters and buffers
@@ -52,8 +60,14 @@ public:
     at::Tensor encodeImage(const at::Tensor& input) const;
     /// Sparse [B, N(+0), D] and dense [B, D, g, g] prompt embeddings.
     std::pair<at::Tensor, at::Tensor> embedPrompt(const PromptTensors& prompt) const;
+    /// The mask decoder's prompt-independent work for one image embedding [1, D, g, g] (prompts
+    /// without a mask input), to pass to decode() for every click on that image.
+    DecoderImageCache prepareDecoder(const at::Tensor& imageEmbedding) const;
     /// Prompt encoder + mask decoder without autograd: every mask token's logits and IoU.
-    DecoderOutput decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt) const;
+    /// `cache` (from prepareDecoder on the same embedding) is used when the prompt has no mask
+    /// input; the results are the same with or without it.
+    DecoderOutput decode(const at::Tensor& imageEmbedding, const PromptTensors& prompt,
+                         const DecoderImageCache* cache = nullptr) const;
 
     /// Every parameter and buffer in PyTorch state_dict order (a module's own parameters, then
     /// its own buffers, then its children in registration order), named as in the checkpoint.
@@ -95,12 +109,19 @@ std::shared_ptr<SamModel> buildSamModel(const SamConfig& config, const io::State
 struct LoadOptions {
     /// Explicit config.json (--config); otherwise "config.json" beside the checkpoint if present.
     std::optional<std::filesystem::path> configPath;
+    /// Compressed files: makes the run-time backend (HyperLinear) of a compressed Linear weight.
+    /// When empty, compressed Linear weights are decoded to dense float32 (the reference path).
+    std::function<std::shared_ptr<const LinearBackend>(const format::EncodedTensor&)> linearBackend;
 };
 
-/// Opens a checkpoint file of any supported kind and returns the ready model (eval mode,
-/// float32, CPU). Formats: safetensors and PyTorch zip checkpoints (raw or {'model': ...}).
-/// @throws Error for unreadable files, unknown formats, layouts that are not SAM v1-family,
-///         and shapes that do not fit (see inferSamConfig and loadWeights).
-std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options = {});
+/// Opens a model file of any supported kind and returns the ready model (eval mode, float32,
+/// CPU): PyTorch zip checkpoints (raw or wrapped, through io::loadCheckpoint), safetensors
+/// (original or Hugging Face key names), and compressed hyper_model.safetensors files (every
+/// non-Linear tensor decoded; Linear weights through options.linearBackend or decoded).
+/// @throws Error for unreadable files, unknown formats, unsupported families (named), layouts
+///         that are not SAM v1-family, and shapes that do not fit (see inferSamConfig and
+///         loadWeights); CancelledError when `progress` is cancelled.
+std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options = {},
+                                       const Progress& progress = {});
 
 }  // namespace birkhoff::models

@@ -2,6 +2,7 @@
 #include "core/predict/predictor.h"
 
 #include "core/predict/image_io.h"
+#include "core/predict/upsample.h"
 #include "core/util/error.h"
 
 #include <ATen/ATen.h>
@@ -32,6 +33,19 @@ void checkInside(double x, double y, cv::Size size, const std::string& what)
     if (x < 0 || y < 0 || x > size.width || y > size.height)
         throw Error(what + " " + coordText(x, y) + " is outside the image (" + std::to_string(size.width) + "x" +
                     std::to_string(size.height) + " pixels)");
+}
+
+/// The official post-processing: bilinear (align_corners=False) to the padded square, crop to
+/// the resized image, bilinear to the original size (see upsample.h). Only the part of the
+/// square that survives the crop is computed: with the square's ratio passed explicitly, the
+/// cropped output has exactly the values of the full upsampling.
+at::Tensor upscaleLogits(const at::Tensor& lowRes, std::int64_t imageSize, cv::Size inputSize, cv::Size originalSize)
+{
+    const float squareRatio = static_cast<float>(lowRes.size(-1)) / static_cast<float>(imageSize);
+    const at::Tensor square = resizeBilinear(lowRes, inputSize.height, inputSize.width, squareRatio, squareRatio);
+    return resizeBilinear(square, originalSize.height, originalSize.width,
+                          static_cast<float>(inputSize.height) / static_cast<float>(originalSize.height),
+                          static_cast<float>(inputSize.width) / static_cast<float>(originalSize.width));
 }
 
 }  // namespace
@@ -143,6 +157,7 @@ std::shared_ptr<const ImageEmbedding> SamPredictor::encode(const cv::Mat& image)
     result->preprocessMs = msSince(start);
     const auto encodeStart = std::chrono::steady_clock::now();
     result->embedding = model_->encodeImage(input);
+    result->decoderCache = std::make_shared<const models::DecoderImageCache>(model_->prepareDecoder(result->embedding));
     result->encoderMs = msSince(encodeStart);
     result->model = model_.get();
     return result;
@@ -239,7 +254,7 @@ Prediction SamPredictor::predict(const ImageEmbedding& embedding, const Prompt& 
     const at::NoGradGuard noGrad;
 
     const auto start = std::chrono::steady_clock::now();
-    const models::DecoderOutput out = model_->decode(embedding.embedding, tensors);
+    const models::DecoderOutput out = model_->decode(embedding.embedding, tensors, embedding.decoderCache.get());
     Prediction result;
     result.decoderMs = msSince(start);
 
@@ -253,10 +268,8 @@ Prediction SamPredictor::predict(const ImageEmbedding& embedding, const Prompt& 
     result.lowResLogits = out.lowResLogits[0].index_select(0, tokenIndex).contiguous();
 
     const auto& config = model_->config();
-    const std::int64_t s = config.imageSize;
-    at::Tensor logits = at::upsample_bilinear2d(result.lowResLogits.unsqueeze(0), {s, s}, false);
-    logits = logits.narrow(2, 0, embedding.inputSize.height).narrow(3, 0, embedding.inputSize.width);
-    logits = at::upsample_bilinear2d(logits, {embedding.originalSize.height, embedding.originalSize.width}, false)[0];
+    const at::Tensor logits = upscaleLogits(result.lowResLogits, config.imageSize, embedding.inputSize,
+                                            embedding.originalSize);
     result.masks = logits.gt(config.preprocess.maskThreshold);
     if (options.keepLogits)
         result.maskLogits = logits;

@@ -89,8 +89,10 @@ struct ImageEmbedding {
     at::Tensor embedding;     ///< [1, C, g, g]
     cv::Size originalSize;    ///< image size before preprocessing
     cv::Size inputSize;       ///< resized size inside the padded square
+    /// The mask decoder's per-image work for prompts without a mask input (may be null).
+    std::shared_ptr<const models::DecoderImageCache> decoderCache;
     double preprocessMs = 0;
-    double encoderMs = 0;
+    double encoderMs = 0;                     ///< image encoder + decoder preparation
     const models::SamModel* model = nullptr;  ///< the model that produced it
 };
 

@@ -1,8 +1,13 @@
 // Our encoder against the authors' encoder on every golden tensor (cases a, c1, c2, d, e, f, g,
 // s and model1): same routing, same search trail (U, K and MAE of every trial), same U, K, index
 // bits and padding, the same stored indices except at near-tie pairs (where ours must be at least
-// as near in exact arithmetic), and a decoded tensor within 1e-6 of the official decoder's.
+// as near in exact arithmetic), and a decoded tensor within 1e-6 of the official decoder's; and
+// model1 through compressModel + our writer gives the authors' hyper_model.safetensors tensor for
+// tensor.
+#include "core/codec/compressor.h"
 #include "core/codec/tensor_encoder.h"
+#include "core/format/compressed_writer.h"
+#include "core/io/safetensors.h"
 #include "core/format/encoded_tensor.h"
 #include "kernels/decode.h"
 #include "tests/core/codec/birkhoff_golden.h"
@@ -154,6 +159,45 @@ private slots:
               "max |restored - official decoded| = %g",
               tensorCount, static_cast<long long>(indexEqual), static_cast<long long>(indexTotal),
               static_cast<long long>(nearTieDiffer), worstDecode);
+    }
+
+    void reproducesOfficialModelFile()
+    {
+        BIRKHOFF_REQUIRE_GOLDEN("birkhoff/manifest.json");
+        test::GoldenBirkhoffCase model1;
+        for (auto& c : test::loadBirkhoffGoldenCases())
+            if (c.name == "model1")
+                model1 = std::move(c);
+        QVERIFY(!model1.inputFile.empty());
+        const io::StateDict input = io::readSafetensors(model1.inputFile).tensors;
+        std::vector<TensorRole> roles;
+        for (const auto& e : input) {
+            const auto it = std::find_if(model1.tensors.begin(), model1.tensors.end(),
+                                         [&](const test::GoldenBirkhoffTensor& g) { return g.name == e.name; });
+            QVERIFY2(it != model1.tensors.end(), e.name.c_str());
+            roles.push_back(it->role);
+        }
+        CompressOptions options;
+        options.originalFileBytes = test::loadBirkhoffManifest().at("cases").at("model1").at("torch_save_checkpoint_bytes");
+        const CompressionResult r = compressModel(input, roles, options);
+        QVERIFY(r.model.extensions.empty());
+
+        const std::string ours = (test::scratchDir() + QStringLiteral("/model1_ours.safetensors")).toStdString();
+        format::writeCompressedModel(ours, r.model);
+        const io::SafetensorsContent a = io::readSafetensors(model1.hyperFile);
+        const io::SafetensorsContent b = io::readSafetensors(ours);
+        QCOMPARE(b.tensors.names(), a.tensors.names());
+        for (const auto& e : a.tensors) {
+            const at::Tensor& o = b.tensors.at(e.name);
+            QVERIFY2(o.scalar_type() == e.tensor.scalar_type() && o.sizes() == e.tensor.sizes(), e.name.c_str());
+            QVERIFY2(o.equal(e.tensor), (e.name + " differs from the official file").c_str());
+        }
+        // Same bytes of tensor data: only our __metadata__ makes the files differ in size.
+        QCOMPARE(r.report.compressedBytes, std::uint64_t(std::filesystem::file_size(ours)));
+        qInfo("model1: our file %llu bytes (official %llu), ratio %.4f (official main.py ratio %.4f)",
+              static_cast<unsigned long long>(r.report.compressedBytes),
+              static_cast<unsigned long long>(std::filesystem::file_size(model1.hyperFile)), r.report.ratio(),
+              test::loadBirkhoffManifest().at("cases").at("model1").at("ratio_as_main_py").get<double>());
     }
 };
 

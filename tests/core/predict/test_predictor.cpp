@@ -3,11 +3,13 @@
 // rules, mask-input feedback, and thread safety (predict() while another image is encoded).
 #include "core/predict/image_io.h"
 #include "core/predict/predictor.h"
+#include "core/predict/upsample.h"
 #include "core/util/error.h"
 #include "tests/core/models/model_test_support.h"
 #include "tests/support/test_registry.h"
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -88,6 +90,24 @@ private slots:
         cv::minMaxLoc(small(cv::Rect(2, 2, 12, 12)), &lo, &hi);
         QVERIFY2(lo >= 126 && hi <= 129, qPrintable(QStringLiteral("%1..%2").arg(lo).arg(hi)));
         QVERIFY(!errorOf([&] { predict::resizeLikePil(image, {0, 4}); }).isEmpty());
+    }
+
+    void maskUpsamplingMatchesLibTorch()
+    {
+        auto generator = at::make_generator<at::CPUGeneratorImpl>(3);
+        const at::Tensor maps = at::randn({3, 64, 64}, generator) * 10;
+        // Plain resizes, up and down, against F.interpolate(bilinear, align_corners=False), within
+        // float32 rounding (relative to the values' magnitude, ~40 here).
+        for (const auto& [h, w] : std::vector<std::pair<std::int64_t, std::int64_t>>{{256, 256}, {100, 37}, {64, 64}, {300, 171}}) {
+            const at::Tensor ours = predict::resizeBilinear(maps, h, w, 64.0f / static_cast<float>(h), 64.0f / static_cast<float>(w));
+            const at::Tensor reference = at::upsample_bilinear2d(maps.unsqueeze(0), {h, w}, false)[0];
+            const double relative = maxAbsDiff(ours, reference) / reference.abs().max().item<double>();
+            QVERIFY2(relative < 1e-5, qPrintable(QStringLiteral("%1x%2: %3").arg(h).arg(w).arg(relative)));
+        }
+        // A crop of the 4x upsampling computed directly equals the crop of the full result.
+        const at::Tensor full = at::upsample_bilinear2d(maps.unsqueeze(0), {256, 256}, false)[0];
+        const at::Tensor crop = predict::resizeBilinear(maps, 171, 256, 0.25f, 0.25f);
+        QVERIFY(maxAbsDiff(crop, full.narrow(1, 0, 171)) < 1e-5);
     }
 
     void imagesAreConvertedToRgb8()
