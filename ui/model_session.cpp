@@ -5,10 +5,12 @@
 // a keyword macro once a Qt header is seen.
 #include "core/codec/compressor.h"
 #include "core/codec/estimate.h"
+#include "core/codec/model_roles.h"
 #include "core/format/compressed_writer.h"
 #include "core/format/encoded_tensor.h"
 #include "core/io/checkpoint.h"
 #include "core/models/family.h"
+#include "core/models/hyper_linear.h"
 #include "core/models/sam_model.h"
 #include "core/util/error.h"
 
@@ -75,20 +77,6 @@ QString fileIdentity(const QString& path)
         .arg(info.lastModified().toMSecsSinceEpoch());
 }
 
-std::vector<codec::TensorRole> codecRoles(const models::FamilyInfo& family, const io::StateDict& tensors)
-{
-    std::vector<codec::TensorRole> roles;
-    roles.reserve(tensors.size());
-    for (const models::TensorRole& role : models::classifyAll(family, tensors)) {
-        switch (role.kind) {
-        case models::TensorKind::LinearWeight: roles.push_back(codec::TensorRole::LinearWeight); break;
-        case models::TensorKind::Buffer: roles.push_back(codec::TensorRole::Buffer); break;
-        default: roles.push_back(codec::TensorRole::Parameter); break;
-        }
-    }
-    return roles;
-}
-
 /// The SAM configuration for tensors of these shapes, with config.json beside `checkpoint`.
 models::SamConfig configFor(const models::TensorShapes& shapes, const std::filesystem::path& checkpoint)
 {
@@ -101,14 +89,39 @@ models::SamConfig configFor(const models::TensorShapes& shapes, const std::files
     return models::inferSamConfig(shapes, configPath ? &overrides : nullptr, source);
 }
 
-/// A model that runs the compressed weights: every tensor decoded to dense float32.
+/// A model that runs the compressed weights as the studio shows them: every Linear weight stored
+/// as an index matrix runs on HyperLinear straight from its indices, every other tensor is decoded
+/// to float32 (as the authors' loader does). `runtime` receives a description for the model panel.
 std::shared_ptr<const models::SamModel> buildCompressedRunnable(const models::SamConfig& config,
                                                                 const format::CompressedModel& compressed,
-                                                                const std::string& source, const Progress& progress)
+                                                                const std::string& source, const Progress& progress,
+                                                                QString& runtime)
 {
-    const io::StateDict dense = format::restoreDense(compressed, scaled(progress, 0.0, 0.7));
-    progress.checkCancelled();
-    auto model = models::buildSamModel(config, dense, source);
+    io::StateDict dense;
+    models::LinearBackendMap backends;
+    std::string kernel;
+    const auto count = static_cast<double>(compressed.tensors.size());
+    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
+        const format::EncodedTensor& t = compressed.tensors[i];
+        progress.checkCancelled();
+        progress.report(0.9 * static_cast<double>(i) / count, t.name);
+        if (t.loadType == format::LoadType::LinearMatrix) {
+            auto backend = models::HyperLinearBackend::fromEncoded(t);
+            if (kernel.empty())
+                kernel = backend->describe();
+            backends[t.name] = std::move(backend);
+        } else {
+            dense.insert(t.name, format::decodeTensor(t));
+        }
+    }
+    auto model = models::buildSamModel(config, dense, source, backends);
+    runtime = backends.empty()
+                  ? QStringLiteral("decoded to dense float32 (no Linear weight is stored as indices)")
+                  : QStringLiteral("HyperLinear on %1 Linear layers (%2); other tensors decoded to float32; "
+                                   "%3 MiB of weights at run time")
+                        .arg(backends.size())
+                        .arg(QString::fromStdString(kernel))
+                        .arg(static_cast<double>(model->info.weightBytes) / (1024.0 * 1024.0), 0, 'f', 1);
     progress.report(1.0, "model ready");
     return model;
 }
@@ -232,7 +245,7 @@ void ModelSession::openCheckpoint(const QString& path)
             io::Checkpoint checkpoint = io::loadCheckpoint(toPath(path), scaled(progress, 0.0, 0.4));
             auto original = std::make_shared<Original>();
             const models::FamilyInfo family = models::detectFamily(checkpoint.tensors);
-            original->roles = codecRoles(family, checkpoint.tensors);
+            original->roles = codec::detectRoles(checkpoint.tensors).roles;
             original->wrapper = checkpoint.wrapper;
             ModelSummary summary = summarise(path, QString::fromUtf8(io::checkpointFormatName(checkpoint.format)), family,
                                              checkpoint.tensors, original->roles, checkpoint.fileBytes);
@@ -306,17 +319,18 @@ void ModelSession::compress(const CompressionSettings& settings)
             codec::CompressionResult result = codec::compressModel(original->tensors, original->roles, options,
                                                                    scaled(progress, 0.0, runnable ? 0.85 : 1.0));
             auto compressed = std::make_shared<Compressed>();
+            QString runtime = QStringLiteral("cannot run");
             if (runnable)
                 compressed->runnable = buildCompressedRunnable(*original->config, result.model,
                                                                originalSummary.path.toStdString() + " (compressed)",
-                                                               scaled(progress, 0.85, 0.15));
+                                                               scaled(progress, 0.85, 0.15), runtime);
             Result r;
             r.report = toLayerReport(result.report, settings, false, 1.0);
             r.summary = originalSummary;
             r.summary.path = tr("(compressed in memory: %1)").arg(settings.summary());
             r.summary.format = QStringLiteral("hyper_model.safetensors");
             r.summary.fileBytes = result.report.compressedBytes;
-            r.summary.runtime = runnable ? QStringLiteral("restored dense float32") : QStringLiteral("cannot run");
+            r.summary.runtime = runtime;
             r.summary.loadSeconds = secondsSince(start);
             compressed->model = std::move(result.model);
             r.compressed = std::move(compressed);
@@ -362,7 +376,7 @@ void ModelSession::openCompressed(const QString& path)
             progress.report(0.2, "read");
             const io::StateDict shapes = shapeOnlyTensors(compressed->model);
             const models::FamilyInfo family = models::detectFamily(shapes);
-            const std::vector<codec::TensorRole> roles = codecRoles(family, shapes);
+            const std::vector<codec::TensorRole> roles = codec::detectRoles(shapes).roles;
             Result r;
             r.summary = summarise(path, QStringLiteral("hyper_model.safetensors"), family, shapes, roles,
                                   static_cast<quint64>(QFileInfo(path).size()));
@@ -371,9 +385,8 @@ void ModelSession::openCompressed(const QString& path)
             try {
                 const models::SamConfig config = configFor(models::shapesOf(shapes), toPath(path));
                 compressed->runnable = buildCompressedRunnable(config, compressed->model, path.toStdString(),
-                                                               scaled(progress, 0.2, 0.8));
+                                                               scaled(progress, 0.2, 0.8), r.summary.runtime);
                 r.summary.architecture = QString::fromStdString(config.variant);
-                r.summary.runtime = QStringLiteral("restored dense float32");
             } catch (const CancelledError&) {
                 throw;
             } catch (const Error& e) {
