@@ -288,7 +288,7 @@ void CompressionPanel::setEstimate(const LayerReport& report)
                                     : tr("Estimate (all weights)"))
                              : tr("Compressed");
     estimateLabel_->setText(tr("<b>%1:</b> ratio <b>%2x</b> (%3 &rarr; %4), %5 bits/weight, mean MAE %6, "
-                               "max MAE %7, %8 of %9 tensors encoded")
+                               "max MAE %7, %8 of %9 tensors encoded%10")
                                 .arg(kind)
                                 .arg(report.ratio(), 0, 'f', 2)
                                 .arg(formatByteSize(report.originalBytes), formatByteSize(report.compressedBytes))
@@ -296,7 +296,8 @@ void CompressionPanel::setEstimate(const LayerReport& report)
                                 .arg(report.meanMae(), 0, 'e', 2)
                                 .arg(report.maxMae(), 0, 'e', 2)
                                 .arg(report.encodedCount())
-                                .arg(report.rows.size()));
+                                .arg(report.rows.size())
+                                .arg(report.seconds > 0 ? tr(" (%1 s)").arg(report.seconds, 0, 'f', 2) : QString()));
 }
 
 void CompressionPanel::setEstimateStatus(const QString& text)

@@ -25,11 +25,6 @@ void ConsoleDialogs::showInformation(QWidget*, const QString& title, const QStri
     std::fprintf(stderr, "birkhoff-studio: %s: %s\n", qPrintable(title), qPrintable(message));
 }
 
-bool ConsoleDialogs::confirm(QWidget*, const QString&, const QString&)
-{
-    return false;
-}
-
 std::optional<double> ConsoleDialogs::askNumber(QWidget*, const QString&, const QString&, double, double, double, int)
 {
     return std::nullopt;

@@ -1,5 +1,5 @@
 // A DialogProvider for unattended runs (`birkhoff-studio --screenshot`): nothing is asked, file
-// choosers return "" (cancel), questions answer no, and messages go to stderr.
+// choosers and number prompts answer "cancel", and messages go to stderr.
 #pragma once
 
 #include "ui/dialog_provider.h"
@@ -12,7 +12,6 @@ public:
     QString saveFileName(QWidget* parent, const QString& caption, const QString& path, const QString& filter) override;
     void showError(QWidget* parent, const QString& title, const QString& message) override;
     void showInformation(QWidget* parent, const QString& title, const QString& message) override;
-    bool confirm(QWidget* parent, const QString& title, const QString& question) override;
     std::optional<double> askNumber(QWidget* parent, const QString& title, const QString& label, double value,
                                     double minimum, double maximum, int decimals) override;
 };

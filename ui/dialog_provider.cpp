@@ -34,12 +34,6 @@ void DialogProvider::showInformation(QWidget* parent, const QString& title, cons
     box.exec();
 }
 
-bool DialogProvider::confirm(QWidget* parent, const QString& title, const QString& question)
-{
-    return QMessageBox::question(parent, title, question, QMessageBox::Yes | QMessageBox::No, QMessageBox::No) ==
-           QMessageBox::Yes;
-}
-
 std::optional<double> DialogProvider::askNumber(QWidget* parent, const QString& title, const QString& label,
                                                 double value, double minimum, double maximum, int decimals)
 {

@@ -25,8 +25,6 @@ public:
     virtual void showError(QWidget* parent, const QString& title, const QString& message);
     /// Shows an information message.
     virtual void showInformation(QWidget* parent, const QString& title, const QString& message);
-    /// Asks a yes/no question; true for yes.
-    virtual bool confirm(QWidget* parent, const QString& title, const QString& question);
     /// Asks for a number in [minimum, maximum]; nullopt when cancelled.
     virtual std::optional<double> askNumber(QWidget* parent, const QString& title, const QString& label, double value,
                                             double minimum, double maximum, int decimals);

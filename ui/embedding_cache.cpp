@@ -31,12 +31,6 @@ void EmbeddingCache::insert(const QByteArray& imageHash, const QString& modelId,
         entries_.pop_back();
 }
 
-void EmbeddingCache::removeModel(const QString& modelId)
-{
-    std::lock_guard<std::mutex> lock(mutex_);
-    entries_.remove_if([&](const Entry& e) { return e.modelId == modelId; });
-}
-
 void EmbeddingCache::clear()
 {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -28,8 +28,6 @@ public:
     /// Stores (or replaces) an embedding.
     void insert(const QByteArray& imageHash, const QString& modelId,
                 std::shared_ptr<const predict::ImageEmbedding> embedding);
-    /// Drops every entry of `modelId` (a model was unloaded).
-    void removeModel(const QString& modelId);
     void clear();
     int size() const;
     int capacity() const { return capacity_; }

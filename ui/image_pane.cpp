@@ -68,13 +68,11 @@ void ImagePane::setPendingBox(const std::optional<QRectF>& box)
 
 void ImagePane::setState(PaneState state, const QString& detail)
 {
-    const bool busy = state == PaneState::Encoding || state == PaneState::Decoding;
-    const bool wasBusy = state_ == PaneState::Encoding || state_ == PaneState::Decoding;
-    if (busy && (!wasBusy || state != state_))
+    if (state == PaneState::Encoding && state_ != PaneState::Encoding)
         busyClock_.start();
     state_ = state;
     stateDetail_ = detail;
-    if (busy && state == PaneState::Encoding)
+    if (state == PaneState::Encoding)
         busyTicker_.start();
     else
         busyTicker_.stop();
@@ -91,7 +89,6 @@ QString ImagePane::stateText() const
     case PaneState::Encoding:
         return tr("encoding image... %1 s").arg(busyClock_.isValid() ? busyClock_.elapsed() / 1000.0 : 0.0, 0, 'f', 1);
     case PaneState::Ready: return stateDetail_.isEmpty() ? tr("ready") : stateDetail_;
-    case PaneState::Decoding: return tr("decoding...");
     case PaneState::Failed: return tr("failed: %1").arg(stateDetail_);
     }
     return {};
@@ -241,7 +238,7 @@ void ImagePane::drawBadge(QPainter& painter)
     }
     y += lineHeight;
     QColor stateColor(200, 200, 200);
-    if (state_ == PaneState::Encoding || state_ == PaneState::Decoding)
+    if (state_ == PaneState::Encoding)
         stateColor = QColor(255, 200, 60);
     else if (state_ == PaneState::Failed)
         stateColor = QColor(255, 110, 110);

@@ -27,7 +27,6 @@ enum class PaneState {
     NoImage,   ///< model ready, no image open
     Encoding,  ///< the image encoder is running (clicks on this pane are ignored)
     Ready,     ///< embedding available: prompts decode immediately
-    Decoding,  ///< a prompt is being decoded
     Failed,    ///< the last operation failed (detail says why)
 };
 

@@ -107,8 +107,12 @@ std::shared_ptr<const models::SamModel> buildCompressedRunnable(const models::Sa
         progress.report(0.9 * static_cast<double>(i) / count, t.name);
         if (t.loadType == format::LoadType::LinearMatrix) {
             auto backend = models::HyperLinearBackend::fromEncoded(t);
-            if (kernel.empty())
-                kernel = backend->describe();
+            if (kernel.empty()) {
+                // "hyperlinear <name> [...] ...; cpu: kernel avx2 (table decode); cuda: ..." -> the CPU part.
+                const std::string describe = backend->describe();
+                const auto cpu = describe.find("cpu: ");
+                kernel = cpu == std::string::npos ? describe : describe.substr(cpu + 5, describe.find(';', cpu) - cpu - 5);
+            }
             backends[t.name] = std::move(backend);
         } else {
             dense.insert(t.name, format::decodeTensor(t));
@@ -117,7 +121,7 @@ std::shared_ptr<const models::SamModel> buildCompressedRunnable(const models::Sa
     auto model = models::buildSamModel(config, dense, source, backends);
     runtime = backends.empty()
                   ? QStringLiteral("decoded to dense float32 (no Linear weight is stored as indices)")
-                  : QStringLiteral("HyperLinear on %1 Linear layers (%2); other tensors decoded to float32; "
+                  : QStringLiteral("HyperLinear on %1 Linear layers (CPU %2); other tensors decoded to float32; "
                                    "%3 MiB of weights at run time")
                         .arg(backends.size())
                         .arg(QString::fromStdString(kernel))

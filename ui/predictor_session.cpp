@@ -59,8 +59,8 @@ MaskCandidate candidateOf(const predict::Prediction& prediction, std::size_t k)
 
 }  // namespace
 
-PredictorSession::PredictorSession(const QString& name, EmbeddingCache* cache, QObject* parent)
-    : QObject(parent), name_(name), cache_(cache)
+PredictorSession::PredictorSession(EmbeddingCache* cache, QObject* parent)
+    : QObject(parent), cache_(cache)
 {
     encodePool_.setMaxThreadCount(1);
     decodePool_.setMaxThreadCount(1);

@@ -31,7 +31,7 @@ class PredictorSession : public QObject {
     Q_OBJECT
 public:
     /// `cache` must outlive the session.
-    PredictorSession(const QString& name, EmbeddingCache* cache, QObject* parent = nullptr);
+    explicit PredictorSession(EmbeddingCache* cache, QObject* parent = nullptr);
     /// Waits for the running job.
     ~PredictorSession() override;
 
@@ -53,7 +53,6 @@ public:
     bool embeddingFromCache() const { return fromCache_; }
     /// Decoder time of the last committed prediction in ms.
     double lastDecoderMs() const { return lastDecoderMs_; }
-    const QString& name() const { return name_; }
 
 signals:
     void stateChanged(birkhoff::ui::PaneState state, const QString& detail);
@@ -75,7 +74,6 @@ private:
     void startNextDecode();
     void runDecode(const DecodeRequest& request);
 
-    QString name_;
     EmbeddingCache* cache_;
     QThreadPool encodePool_;   ///< background priority
     QThreadPool decodePool_;   ///< interactive priority

@@ -34,8 +34,8 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
     panes_[Compressed] = new ImagePane(tr("Compressed"), plot_style::compressedColor(), view_, this);
     panes_[Compressed]->setObjectName(QStringLiteral("compressedPane"));
     panes_[Compressed]->setAccessibleName(tr("Compressed model pane"));
-    sessions_[Original] = new PredictorSession(QStringLiteral("original"), cache_, this);
-    sessions_[Compressed] = new PredictorSession(QStringLiteral("compressed"), cache_, this);
+    sessions_[Original] = new PredictorSession(cache_, this);
+    sessions_[Compressed] = new PredictorSession(cache_, this);
 
     opacitySlider_ = new QSlider(Qt::Horizontal, this);
     opacitySlider_->setObjectName(QStringLiteral("opacitySlider"));
@@ -349,7 +349,7 @@ QString WorkspaceWidget::readoutText() const
         QString text = tr("%1:").arg(name);
         if (s->state() == PaneState::Encoding)
             return text + tr(" encoding...");
-        if (s->state() == PaneState::Ready || s->state() == PaneState::Decoding) {
+        if (s->state() == PaneState::Ready) {
             text += s->embeddingFromCache() ? tr(" encoder %1 (cached)").arg(formatMilliseconds(s->encoderMs()))
                                             : tr(" encoder %1").arg(formatMilliseconds(s->encoderMs()));
         }

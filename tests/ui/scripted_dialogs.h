@@ -16,7 +16,6 @@ public:
     void setNextFileName(const QString& path) { fileNames_.enqueue(path); }
     /// The next number prompt returns `value` (nullopt simulates Cancel).
     void setNextNumber(std::optional<double> value) { numbers_.enqueue(value); }
-    void setNextAnswer(bool yes) { answers_.enqueue(yes); }
 
     /// "title: message" of every error shown so far.
     const QStringList& errors() const { return errors_; }
@@ -37,14 +36,6 @@ public:
         errors_.append(title + QStringLiteral(": ") + message);
     }
     void showInformation(QWidget*, const QString&, const QString&) override {}
-    bool confirm(QWidget*, const QString& title, const QString&) override
-    {
-        if (answers_.isEmpty()) {
-            unanswered_.append(title);
-            return false;
-        }
-        return answers_.dequeue();
-    }
     std::optional<double> askNumber(QWidget*, const QString& title, const QString&, double, double, double, int) override
     {
         if (numbers_.isEmpty()) {
@@ -66,7 +57,6 @@ private:
 
     QQueue<QString> fileNames_;
     QQueue<std::optional<double>> numbers_;
-    QQueue<bool> answers_;
     QStringList errors_;
     QStringList unanswered_;
 };

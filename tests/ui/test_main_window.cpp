@@ -7,6 +7,8 @@
 #include "tests/support/test_registry.h"
 #include "tests/ui/scripted_dialogs.h"
 #include "ui/main_window.h"
+#include "ui/device_options.h"
+#include "ui/model_panel.h"
 #include "ui/studio_settings.h"
 
 #include <QAbstractButton>
@@ -20,6 +22,7 @@
 #include <QSignalSpy>
 #include <QTabBar>
 #include <QTableView>
+#include <QTableWidget>
 #include <QToolBar>
 #include <QTest>
 #include "ui/qcustomplot_include.h"
@@ -167,6 +170,40 @@ private slots:
         w.openDefaultModelIfFirstStart();
         QVERIFY(settings.value(settings::kFirstStartDone));
         qunsetenv("BIRKHOFF_DEFAULT_MODEL");
+    }
+
+    void devicesExplainWhyNotCuda()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/device.ini"));
+        settings.setValue(settings::kDevice, QStringLiteral("cuda:0"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        auto* panel = w.modelPanel();
+        QCOMPARE(panel->deviceId(), QStringLiteral("cpu"));  // never a silent switch to an unusable device
+        for (const DeviceOption& option : deviceOptions()) {
+            QCOMPARE(panel->selectDevice(option.id), option.usable);
+            if (!option.usable) {
+                QVERIFY(!option.reason.isEmpty());
+                QVERIFY2(panel->deviceReason().contains(option.reason), qPrintable(panel->deviceReason()));
+            }
+        }
+        QVERIFY(panel->selectDevice(QStringLiteral("cpu")));
+    }
+
+    void shortcutsDialogListsActions()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/help.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        w.action(QStringLiteral("actionShortcuts"))->trigger();
+        auto* table = w.findChild<QTableWidget*>(QStringLiteral("shortcutsTable"));
+        QVERIFY(table != nullptr);
+        QVERIFY(table->rowCount() > 30);
+        bool compress = false;
+        for (int r = 0; r < table->rowCount(); ++r)
+            compress = compress || (table->item(r, 0)->text() == QStringLiteral("Compress") &&
+                                    table->item(r, 1)->text() == QKeySequence(Qt::CTRL | Qt::Key_R).toString(QKeySequence::NativeText));
+        QVERIFY(compress);
     }
 
     void filesAreRoutedByKind()

@@ -337,6 +337,33 @@ private slots:
                                  kTimeout);
     }
 
+    void opensTheSavedCompressedFile()
+    {
+        const QString path = birkhoff::test::scratchDir() + QStringLiteral("/tiny_compressed.safetensors");
+        QVERIFY(QFileInfo::exists(path));  // written by savesTheCompressedModel
+        QSignalSpy ready(window_->modelSession(), &ModelSession::compressedReady);
+        dialogs_.setNextFileName(path);
+        window_->action(QStringLiteral("actionOpenCompressed"))->trigger();
+        QVERIFY(ready.wait(kTimeout));
+        QVERIFY2(dialogs_.errors().isEmpty(), qPrintable(dialogs_.errors().join(QLatin1Char('\n'))));
+        const LayerReport& report = window_->modelSession()->compressedReport();
+        QCOMPARE(report.rows.size(), 202);
+        QCOMPARE(report.compressedBytes, static_cast<quint64>(QFileInfo(path).size()));
+        QVERIFY(report.encodedCount() > 100);
+        const ModelSummary& s = window_->modelSession()->compressedSummary();
+        QVERIFY2(s.runtime.startsWith(QStringLiteral("HyperLinear on")), qPrintable(s.runtime));
+        QVERIFY(window_->findChild<QLabel*>(QStringLiteral("compressedModelLabel"))->text().contains(
+            QStringLiteral("tiny_compressed.safetensors")));
+        // The file's model runs in the compressed pane and answers prompts.
+        WorkspaceWidget* ws = window_->workspace();
+        QTRY_VERIFY_WITH_TIMEOUT(ws->session(WorkspaceWidget::Compressed)->state() == PaneState::Ready, kTimeout);
+        ws->prompts()->addPoint(QPointF(100, 80), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(!ws->prediction(WorkspaceWidget::Compressed).isEmpty() &&
+                                     !ws->prediction(WorkspaceWidget::Original).isEmpty(),
+                                 kTimeout);
+        QVERIFY(ws->maskIouBetweenPanes() >= 0.0);
+    }
+
 private:
     birkhoff::test::ScriptedDialogs dialogs_;
     std::unique_ptr<StudioSettings> settings_;
