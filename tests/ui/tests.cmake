@@ -1,2 +1,21 @@
+# GUI tests (offscreen): widgets on synthetic data, the studio end to end on the golden tiny SAM,
+# cancellation, responsiveness under a ViT-B-sized model, and the --screenshot mode under Xvfb.
+set(BIRKHOFF_UI_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 birkhoff_add_qtest(NAME ui.main_window EXECUTABLE tests_ui CLASS TestMainWindow
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_main_window.cpp LABELS gui)
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_main_window.cpp ${BIRKHOFF_UI_TEST_DIR}/scripted_dialogs.h LABELS gui)
+birkhoff_add_qtest(NAME ui.compression_panel EXECUTABLE tests_ui CLASS TestCompressionPanel
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_compression_panel.cpp ${BIRKHOFF_UI_TEST_DIR}/synthetic_report.h LABELS gui)
+birkhoff_add_qtest(NAME ui.plots EXECUTABLE tests_ui CLASS TestPlots
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_plots.cpp LABELS gui)
+birkhoff_add_qtest(NAME ui.image_pane EXECUTABLE tests_ui CLASS TestImagePane
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_image_pane.cpp LABELS gui)
+birkhoff_add_qtest(NAME ui.settings EXECUTABLE tests_ui CLASS TestStudioSettings
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_settings.cpp LABELS gui)
+birkhoff_add_qtest(NAME ui.studio_golden EXECUTABLE tests_ui CLASS TestStudioGolden
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_golden.cpp LABELS gui golden)
+birkhoff_add_qtest(NAME ui.studio_cancel EXECUTABLE tests_ui CLASS TestStudioCancel
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_cancel.cpp LABELS gui)
+birkhoff_add_qtest(NAME ui.studio_responsiveness EXECUTABLE tests_ui CLASS TestStudioResponsiveness
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_responsiveness.cpp LABELS gui slow TIMEOUT 900)
+birkhoff_add_qtest(NAME ui.screenshot EXECUTABLE tests_ui CLASS TestScreenshot
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_screenshot.cpp LABELS gui slow TIMEOUT 300)

@@ -1,0 +1,81 @@
+// Studio value types <-> codec types (see codec_bridge.h).
+#include "ui/codec_bridge.h"
+
+namespace birkhoff::ui {
+
+codec::CompressOptions toCompressOptions(const CompressionSettings& settings, quint64 originalFileBytes)
+{
+    codec::CompressOptions options;
+    options.defaults.l = static_cast<float>(settings.l);
+    options.defaults.uList.assign(settings.uList.cbegin(), settings.uList.cend());
+    options.defaults.maxRings = static_cast<std::uint32_t>(settings.maxRings);
+    options.originalFileBytes = originalFileBytes;
+    for (auto it = settings.overrides.cbegin(); it != settings.overrides.cend(); ++it) {
+        codec::OverrideRule rule;
+        rule.pattern = it.key().toStdString();
+        if (it.value().keepRaw)
+            rule.keepRaw = true;
+        if (it.value().l)
+            rule.l = static_cast<float>(*it.value().l);
+        options.overrides.push_back(rule);
+    }
+    return options;
+}
+
+namespace {
+
+LayerPath layerPath(codec::StoragePath path)
+{
+    switch (path) {
+    case codec::StoragePath::Hyper: return LayerPath::Hyper;
+    case codec::StoragePath::Raw: return LayerPath::Raw;
+    case codec::StoragePath::Buffer: return LayerPath::Buffer;
+    case codec::StoragePath::Small: return LayerPath::Small;
+    }
+    return LayerPath::Raw;
+}
+
+}  // namespace
+
+LayerReport toLayerReport(const codec::CompressionReport& report, const CompressionSettings& settings, bool estimate,
+                          double sampledFraction)
+{
+    LayerReport out;
+    out.originalBytes = report.originalBytes;
+    out.compressedBytes = report.compressedBytes;
+    out.parameters = report.parameters;
+    out.seconds = report.seconds;
+    out.isEstimate = estimate;
+    out.sampledFraction = sampledFraction;
+    for (const std::string& w : report.warnings)
+        out.warnings.append(QString::fromStdString(w));
+    out.rows.reserve(static_cast<int>(report.tensors.size()));
+    for (const codec::TensorReport& t : report.tensors) {
+        LayerRow row;
+        row.name = QString::fromStdString(t.name);
+        row.shape.reserve(static_cast<int>(t.shape.size()));
+        for (std::int64_t d : t.shape)
+            row.shape.append(d);
+        row.path = layerPath(t.path);
+        if (t.l)
+            row.l = static_cast<double>(*t.l);
+        if (t.U)
+            row.U = *t.U;
+        if (t.K)
+            row.K = *t.K;
+        if (t.bitsPerIndex)
+            row.bitsPerIndex = *t.bitsPerIndex;
+        row.bitsPerWeight = t.bitsPerWeight;
+        row.mae = t.mae;
+        row.maxAbsError = t.maxAbsError;
+        row.parameters = t.parameters;
+        row.originalBytes = t.originalBytes;
+        row.storedBytes = t.storedBytes;
+        row.warning = QString::fromStdString(t.warning);
+        row.overridden = settings.overrides.contains(row.name);
+        out.rows.append(std::move(row));
+    }
+    return out;
+}
+
+}  // namespace birkhoff::ui

@@ -1,0 +1,57 @@
+// The hyperparameters the user edits in the compression panel (l, the U candidates, M and
+// per-layer overrides) as a plain value type, with the checks and derived numbers the panel
+// shows (bits per index). Sessions translate it into the codec's options.
+#pragma once
+
+#include <QByteArray>
+#include <QMap>
+#include <QString>
+#include <QVector>
+
+#include <optional>
+
+namespace birkhoff::ui {
+
+/// A per-layer override set by right-clicking a layer: store it raw, or encode it with its own l.
+struct LayerOverride {
+    bool keepRaw = false;
+    std::optional<double> l;
+
+    bool operator==(const LayerOverride& other) const { return keepRaw == other.keepRaw && l == other.l; }
+    bool operator!=(const LayerOverride& other) const { return !(*this == other); }
+};
+
+struct CompressionSettings {
+    double l = 0.1;                        ///< side of the lattice square
+    QVector<quint32> uList{1225, 1600};    ///< U candidates (perfect squares), tried in order
+    int maxRings = 3;                      ///< M: outlier rings searched, 0..kMaxRingsInUi
+    QMap<QString, LayerOverride> overrides;  ///< tensor name -> override
+
+    bool operator==(const CompressionSettings& other) const;
+    bool operator!=(const CompressionSettings& other) const { return !(*this == other); }
+
+    /// "l=0.1 U=1225,1600 M=3" plus " +2 overrides" when there are any.
+    QString summary() const;
+    /// A stable digest of every field (embedding-cache keys, frontier identity).
+    QByteArray digest() const;
+};
+
+/// The range of M offered in the panel.
+constexpr int kMaxRingsInUi = 8;
+/// The range of l offered by the panel's spin box and log slider.
+constexpr double kMinL = 1e-4;
+constexpr double kMaxL = 10.0;
+
+/// Parses a list like "1225, 1600" (commas, semicolons or spaces). Every value must be a perfect
+/// square in [4, 65536]. Returns nothing and sets `error` (naming the bad value) otherwise.
+std::optional<QVector<quint32>> parseUList(const QString& text, QString* error);
+/// "1225,1600".
+QString formatUList(const QVector<quint32>& uList);
+
+/// Bits of one stored index for U codebook points and K rings: bit_length(U*(K+1) - 1)
+/// (the widest index a tensor with that U and K can need).
+unsigned indexBits(quint32 U, int K);
+/// One line per U: "U=1225 (35x35): 11-13 bits/index = 5.5-6.5 bits/weight (K=0..3)".
+QString bitsSummary(const QVector<quint32>& uList, int maxRings);
+
+}  // namespace birkhoff::ui

@@ -1,0 +1,246 @@
+// Per-layer bar plot (see layer_bar_plot.h).
+#include "ui/layer_bar_plot.h"
+
+#include "ui/plot_style.h"
+
+#include <QToolTip>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace birkhoff::ui {
+
+namespace {
+
+constexpr std::array<LayerPath, 4> kPaths{LayerPath::Hyper, LayerPath::Raw, LayerPath::Buffer, LayerPath::Small};
+
+QString pathLegend(LayerPath path)
+{
+    switch (path) {
+    case LayerPath::Hyper: return QStringLiteral("hyper (encoded)");
+    case LayerPath::Raw: return QStringLiteral("raw (fallback / override)");
+    case LayerPath::Buffer: return QStringLiteral("buffer (raw)");
+    case LayerPath::Small: return QStringLiteral("small (raw)");
+    }
+    return {};
+}
+
+}  // namespace
+
+LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent), metric_(metric)
+{
+    setMinimumHeight(140);
+    setContextMenuPolicy(Qt::CustomContextMenu);
+    setMouseTracking(true);
+    legend->setVisible(true);
+    legend->setFont(QFont(font().family(), 8));
+    legend->setRowSpacing(-3);
+    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    xAxis->setLabel(tr("layer (model order)"));
+    for (LayerPath path : kPaths) {
+        auto* bars = new QCPBars(xAxis, yAxis);
+        bars->setName(pathLegend(path));
+        bars->setWidth(0.8);
+        bars->setPen(Qt::NoPen);
+        bars->setBrush(plot_style::pathColor(path));
+        bars_[static_cast<std::size_t>(path)] = bars;
+    }
+    selectionLine_ = new QCPItemStraightLine(this);
+    selectionLine_->setPen(QPen(QColor(0, 0, 0, 160), 1, Qt::DashLine));
+    selectionLine_->setVisible(false);
+
+    connect(this, &QCustomPlot::mouseMove, this, &LayerBarPlot::onMouseMove);
+    connect(this, &QCustomPlot::mousePress, this, &LayerBarPlot::onMousePress);
+    connect(this, &QWidget::customContextMenuRequested, this, &LayerBarPlot::onContextMenu);
+    rebuild();
+}
+
+void LayerBarPlot::setMetric(Metric metric)
+{
+    if (metric_ == metric)
+        return;
+    metric_ = metric;
+    rebuild();
+}
+
+void LayerBarPlot::setReport(const LayerReport& report)
+{
+    report_ = report;
+    rebuild();
+}
+
+void LayerBarPlot::setSelectedLayer(const QString& name)
+{
+    selected_ = name;
+    const int row = report_.indexOf(name);
+    selectionLine_->setVisible(row >= 0);
+    if (row >= 0) {
+        selectionLine_->point1->setCoords(row, 1);
+        selectionLine_->point2->setCoords(row, 2);
+    }
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+double LayerBarPlot::valueOf(const LayerRow& row) const
+{
+    switch (metric_) {
+    case Metric::Mae: return row.mae > 0 ? row.mae : std::numeric_limits<double>::quiet_NaN();
+    case Metric::BitsPerWeight: return row.bitsPerWeight;
+    case Metric::Ratio: return row.ratio();
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+}
+
+QVector<double> LayerBarPlot::plottedValues() const
+{
+    QVector<double> values;
+    values.reserve(report_.rows.size());
+    for (const LayerRow& row : report_.rows)
+        values.append(valueOf(row));
+    return values;
+}
+
+void LayerBarPlot::rebuild()
+{
+    for (QCPItemStraightLine* line : thresholdLines_)
+        removeItem(line);
+    for (QCPItemText* label : thresholdLabels_)
+        removeItem(label);
+    thresholdLines_.clear();
+    thresholdLabels_.clear();
+
+    const bool logScale = metric_ == Metric::Mae;
+    yAxis->setScaleType(logScale ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    if (logScale) {
+        QSharedPointer<QCPAxisTickerLog> ticker(new QCPAxisTickerLog);
+        ticker->setLogBase(10);
+        yAxis->setTicker(ticker);
+        yAxis->setNumberFormat(QStringLiteral("eb"));
+        yAxis->setNumberPrecision(0);
+    } else {
+        yAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+        yAxis->setNumberFormat(QStringLiteral("gb"));
+        yAxis->setNumberPrecision(3);
+    }
+    switch (metric_) {
+    case Metric::Mae: yAxis->setLabel(tr("MAE (log)")); break;
+    case Metric::BitsPerWeight: yAxis->setLabel(tr("bits / weight")); break;
+    case Metric::Ratio: yAxis->setLabel(tr("compression ratio")); break;
+    }
+
+    std::array<QVector<double>, 4> keys;
+    std::array<QVector<double>, 4> values;
+    double low = std::numeric_limits<double>::infinity();
+    double high = 0;
+    for (int i = 0; i < report_.rows.size(); ++i) {
+        const LayerRow& row = report_.rows[i];
+        const double value = valueOf(row);
+        if (!std::isfinite(value))
+            continue;
+        keys[static_cast<std::size_t>(row.path)].append(i);
+        values[static_cast<std::size_t>(row.path)].append(value);
+        low = std::min(low, value);
+        high = std::max(high, value);
+    }
+    for (LayerPath path : kPaths) {
+        const auto p = static_cast<std::size_t>(path);
+        bars_[p]->setData(keys[p], values[p], true);
+        bars_[p]->setBaseValue(logScale ? 1e-12 : 0.0);
+        if (keys[p].isEmpty())
+            bars_[p]->removeFromLegend();
+        else
+            bars_[p]->addToLegend();
+    }
+
+    if (logScale) {
+        const double floor = std::isfinite(low) ? std::min(low, kMaeStop) / 3.0 : 1e-5;
+        const double ceiling = std::max(high, kMaeRawFallback) * 3.0;
+        yAxis->setRange(floor, ceiling);
+        for (const auto& [value, text] : {std::pair<double, QString>{kMaeStop, tr("0.001 stop")},
+                                          std::pair<double, QString>{kMaeRawFallback, tr("0.006 raw fallback")}}) {
+            auto* line = new QCPItemStraightLine(this);
+            line->setPen(QPen(plot_style::thresholdColor(), 1, Qt::DashLine));
+            line->point1->setCoords(0, value);
+            line->point2->setCoords(1, value);
+            thresholdLines_.append(line);
+            auto* label = new QCPItemText(this);
+            label->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+            label->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+            label->position->setTypeY(QCPItemPosition::ptPlotCoords);
+            label->position->setCoords(0.01, value);
+            label->setText(text);
+            label->setColor(plot_style::thresholdColor());
+            label->setFont(QFont(font().family(), 7));
+            thresholdLabels_.append(label);
+        }
+    } else {
+        yAxis->setRange(0, high > 0 ? high * 1.1 : 1.0);
+    }
+    const int count = static_cast<int>(report_.rows.size());
+    xAxis->setRange(-1, std::max(count, 1));
+    setSelectedLayer(selected_);
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+int LayerBarPlot::rowAt(const QPoint& pos) const
+{
+    if (report_.rows.isEmpty() || !axisRect()->rect().contains(pos))
+        return -1;
+    const int row = static_cast<int>(std::lround(xAxis->pixelToCoord(pos.x())));
+    return row >= 0 && row < report_.rows.size() ? row : -1;
+}
+
+QString LayerBarPlot::tooltipForRow(int row) const
+{
+    if (row < 0 || row >= report_.rows.size())
+        return {};
+    const LayerRow& r = report_.rows[row];
+    QString text = QStringLiteral("<b>%1</b><br>shape %2 &middot; %3").arg(r.name.toHtmlEscaped(), shapeText(r.shape),
+                                                                          layerPathName(r.path));
+    if (r.path == LayerPath::Hyper) {
+        text += QStringLiteral("<br>l = %1, U = %2, K = %3<br>MAE %4, max |err| %5<br>%6 bits/index, %7 bits/weight")
+                    .arg(r.l ? QString::number(*r.l, 'g', 4) : QStringLiteral("?"))
+                    .arg(r.U ? QString::number(*r.U) : QStringLiteral("?"))
+                    .arg(r.K ? QString::number(*r.K) : QStringLiteral("?"))
+                    .arg(QString::number(r.mae, 'e', 3), QString::number(r.maxAbsError, 'e', 3))
+                    .arg(r.bitsPerIndex ? QString::number(*r.bitsPerIndex) : QStringLiteral("?"))
+                    .arg(r.bitsPerWeight, 0, 'f', 2);
+    } else {
+        text += QStringLiteral("<br>stored exactly, %1 bits/weight").arg(r.bitsPerWeight, 0, 'f', 1);
+    }
+    text += QStringLiteral("<br>ratio %1").arg(r.ratio(), 0, 'f', 2);
+    if (r.overridden)
+        text += QStringLiteral("<br><i>per-layer override</i>");
+    if (!r.warning.isEmpty())
+        text += QStringLiteral("<br><span style='color:#b00'>%1</span>").arg(r.warning.toHtmlEscaped());
+    return text;
+}
+
+void LayerBarPlot::onMouseMove(QMouseEvent* event)
+{
+    const int row = rowAt(event->pos());
+    if (row < 0) {
+        QToolTip::hideText();
+        return;
+    }
+    QToolTip::showText(event->globalPosition().toPoint(), tooltipForRow(row), this);
+}
+
+void LayerBarPlot::onMousePress(QMouseEvent* event)
+{
+    if (event->button() != Qt::LeftButton)
+        return;
+    const int row = rowAt(event->pos());
+    if (row >= 0)
+        emit layerClicked(report_.rows[row].name);
+}
+
+void LayerBarPlot::onContextMenu(const QPoint& pos)
+{
+    const int row = rowAt(pos);
+    if (row >= 0)
+        emit layerContextMenuRequested(report_.rows[row].name, mapToGlobal(pos));
+}
+
+}  // namespace birkhoff::ui

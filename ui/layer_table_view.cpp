@@ -1,0 +1,113 @@
+// The per-layer table view (see layer_table_view.h).
+#include "ui/layer_table_view.h"
+
+#include "ui/layer_table_model.h"
+
+#include <QHeaderView>
+#include <QItemSelectionModel>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace birkhoff::ui {
+
+LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
+{
+    setObjectName(QStringLiteral("layerTableView"));
+    model_ = new LayerTableModel(this);
+    proxy_ = new QSortFilterProxyModel(this);
+    proxy_->setSourceModel(model_);
+    proxy_->setSortRole(LayerTableModel::SortRole);
+    proxy_->setFilterKeyColumn(LayerTableModel::Name);
+    proxy_->setFilterCaseSensitivity(Qt::CaseInsensitive);
+
+    filter_ = new QLineEdit(this);
+    filter_->setObjectName(QStringLiteral("layerFilterEdit"));
+    filter_->setAccessibleName(tr("Filter layers by name"));
+    filter_->setPlaceholderText(tr("Filter tensors (e.g. attn.qkv)"));
+    filter_->setClearButtonEnabled(true);
+    summary_ = new QLabel(this);
+    summary_->setObjectName(QStringLiteral("layerSummaryLabel"));
+
+    table_ = new QTableView(this);
+    table_->setObjectName(QStringLiteral("layerTable"));
+    table_->setAccessibleName(tr("Per-layer compression table"));
+    table_->setModel(proxy_);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(-1, Qt::AscendingOrder);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->setContextMenuPolicy(Qt::CustomContextMenu);
+    table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 4);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setStretchLastSection(true);
+    table_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
+    table_->setAlternatingRowColors(true);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(2, 2, 2, 2);
+    layout->addWidget(filter_);
+    layout->addWidget(table_, 1);
+    layout->addWidget(summary_);
+
+    connect(filter_, &QLineEdit::textChanged, proxy_, &QSortFilterProxyModel::setFilterFixedString);
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
+            [this](const QModelIndex& current) {
+                if (current.isValid())
+                    emit layerSelected(current.data(LayerTableModel::NameRole).toString());
+            });
+    connect(table_, &QTableView::customContextMenuRequested, this, [this](const QPoint& pos) {
+        const QModelIndex index = table_->indexAt(pos);
+        if (index.isValid())
+            emit layerContextMenuRequested(index.data(LayerTableModel::NameRole).toString(),
+                                           table_->viewport()->mapToGlobal(pos));
+    });
+}
+
+void LayerTableView::setReport(const LayerReport& report)
+{
+    const QString selected = selectedLayer();
+    model_->setReport(report);
+    table_->resizeColumnsToContents();
+    // Long tensor names are elided in the middle (the tooltip has the full name).
+    table_->setTextElideMode(Qt::ElideMiddle);
+    table_->setColumnWidth(LayerTableModel::Name, std::min(table_->columnWidth(LayerTableModel::Name), 260));
+    summary_->setText(report.isEmpty() ? QString()
+                                       : tr("%1 tensors, %2 encoded%3")
+                                             .arg(report.rows.size())
+                                             .arg(report.encodedCount())
+                                             .arg(report.isEstimate ? tr(" (estimate)") : QString()));
+    if (!selected.isEmpty())
+        selectLayer(selected);
+}
+
+const LayerReport& LayerTableView::report() const
+{
+    return model_->report();
+}
+
+void LayerTableView::selectLayer(const QString& name)
+{
+    const int row = model_->report().indexOf(name);
+    if (row < 0)
+        return;
+    const QModelIndex index = proxy_->mapFromSource(model_->index(row, 0));
+    if (!index.isValid())
+        return;
+    if (table_->selectionModel()->currentIndex().row() == index.row())
+        return;
+    table_->selectionModel()->setCurrentIndex(index, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    table_->scrollTo(index);
+}
+
+QString LayerTableView::selectedLayer() const
+{
+    const QModelIndex current = table_->selectionModel()->currentIndex();
+    return current.isValid() ? current.data(LayerTableModel::NameRole).toString() : QString();
+}
+
+}  // namespace birkhoff::ui
