@@ -199,23 +199,6 @@ bool sameSettings(const TensorSettings& a, const TensorSettings& b)
            && a.lossHope == b.lossHope && a.lossMax == b.lossMax && a.rawFallback == b.rawFallback;
 }
 
-nlohmann::json settingsJson(const CompressOptions& o, const std::vector<std::string>& extensions)
-{
-    nlohmann::json s = nlohmann::json::object();
-    s["l"] = shortestDecimal(o.defaults.l);
-    s["U"] = o.defaults.uList;
-    s["M"] = o.defaults.maxRings;
-    s["loss_hope"] = shortestDecimal(o.defaults.lossHope);
-    s["loss_max"] = shortestDecimal(o.defaults.lossMax);
-    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(shortestDecimal(o.defaults.rawFallbackMae)) : nlohmann::json(nullptr);
-    s["auto_l"] = o.autoL;
-    s["target_mae"] = o.targetMae ? nlohmann::json(*o.targetMae) : nlohmann::json(nullptr);
-    s["target_ratio"] = o.targetRatio ? nlohmann::json(*o.targetRatio) : nlohmann::json(nullptr);
-    s["override_rules"] = o.overrides.size();
-    s["extensions"] = extensions;
-    return s;
-}
-
 // The model from the encodings: global l and U list, plus any U an override or target brought in
 // (positions assigned in order of first use), and the extensions used.
 format::CompressedModel assembleModel(const std::vector<TensorEncoding>& enc, const CompressOptions& options,
@@ -242,11 +225,28 @@ format::CompressedModel assembleModel(const std::vector<TensorEncoding>& enc, co
     if (std::any_of(model.tensors.begin(), model.tensors.end(),
                     [&](const format::EncodedTensor& t) { return t.isEncoded() && t.l != model.l; }))
         model.extensions.push_back(format::extension::kPerTensorL);
-    model.metadata.emplace_back(format::kMetaSettings, settingsJson(options, model.extensions).dump());
+    model.metadata.emplace_back(format::kMetaSettings, compressionSettingsJson(options, model.extensions).dump());
     return model;
 }
 
 }  // namespace
+
+nlohmann::json compressionSettingsJson(const CompressOptions& o, const std::vector<std::string>& extensions)
+{
+    nlohmann::json s = nlohmann::json::object();
+    s["l"] = shortestDecimal(o.defaults.l);
+    s["U"] = o.defaults.uList;
+    s["M"] = o.defaults.maxRings;
+    s["loss_hope"] = shortestDecimal(o.defaults.lossHope);
+    s["loss_max"] = shortestDecimal(o.defaults.lossMax);
+    s["raw_fallback_mae"] = o.defaults.rawFallback ? nlohmann::json(shortestDecimal(o.defaults.rawFallbackMae)) : nlohmann::json(nullptr);
+    s["auto_l"] = o.autoL;
+    s["target_mae"] = o.targetMae ? nlohmann::json(*o.targetMae) : nlohmann::json(nullptr);
+    s["target_ratio"] = o.targetRatio ? nlohmann::json(*o.targetRatio) : nlohmann::json(nullptr);
+    s["override_rules"] = o.overrides.size();
+    s["extensions"] = extensions;
+    return s;
+}
 
 void validateOptions(const CompressOptions& o)
 {
@@ -391,7 +391,7 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
         enc = encodeAll(checkpoint, roles, settings, all, progress, 0.0, 1.0);
         model = assembleModel(enc, options, extensions);
     }
-    report.settings = settingsJson(options, model.extensions);
+    report.settings = compressionSettingsJson(options, model.extensions);
 
     // The report.
     for (std::size_t i = 0; i < n; ++i) {

@@ -54,6 +54,10 @@ struct CompressionResult {
 /// Checks the options. @throws Error naming the bad setting.
 void validateOptions(const CompressOptions& options);
 
+/// The settings record stored in a compressed file's metadata (kMetaSettings) and in its
+/// report: the default l/U/M and MAE limits, auto-l and targets, override count, `extensions`.
+nlohmann::json compressionSettingsJson(const CompressOptions& options, const std::vector<std::string>& extensions);
+
 /// The auto-l value of one tensor, or `fallback` when its spread is zero or not finite.
 float autoL(const at::Tensor& tensor, TensorRole role, float fallback);
 

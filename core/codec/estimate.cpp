@@ -355,19 +355,7 @@ CompressionReport CompressionEstimator::estimate(const CompressOptions& options,
     if (std::any_of(model.tensors.begin(), model.tensors.end(),
                     [&](const format::EncodedTensor& t) { return t.isEncoded() && t.l != model.l; }))
         model.extensions.push_back(format::extension::kPerTensorL);
-    report.settings = nlohmann::json::object();
-    report.settings["l"] = options.defaults.l;
-    report.settings["U"] = options.defaults.uList;
-    report.settings["M"] = options.defaults.maxRings;
-    report.settings["loss_hope"] = options.defaults.lossHope;
-    report.settings["loss_max"] = options.defaults.lossMax;
-    report.settings["raw_fallback_mae"] =
-        options.defaults.rawFallback ? nlohmann::json(options.defaults.rawFallbackMae) : nlohmann::json(nullptr);
-    report.settings["auto_l"] = false;
-    report.settings["target_mae"] = nullptr;
-    report.settings["target_ratio"] = nullptr;
-    report.settings["override_rules"] = options.overrides.size();
-    report.settings["extensions"] = model.extensions;
+    report.settings = compressionSettingsJson(options, model.extensions);
     model.metadata.emplace_back(format::kMetaSettings, report.settings.dump());
     for (std::size_t i = 0; i < n; ++i) {
         const format::EncodedTensor& t = model.tensors[i];
