@@ -206,10 +206,16 @@ bool ModelSession::begin(Operation operation)
     return true;
 }
 
-void ModelSession::finish()
+bool ModelSession::finish(bool cancelledJob, bool succeeded, const QString& error)
 {
+    const QString name = operationName(operation_);
     operation_ = Operation::None;
     emit busyChanged(false, {});
+    if (cancelledJob)
+        emit cancelled(name);
+    else if (!succeeded)
+        emit failed(name, error);
+    return !cancelledJob && succeeded;
 }
 
 bool ModelSession::hasOriginal() const
@@ -278,16 +284,8 @@ void ModelSession::openCheckpoint(const QString& path)
             return OpenedOriginal{std::move(original), std::move(summary)};
         },
         [this, path](JobOutcome<OpenedOriginal> outcome) {
-            const QString name = operationName(operation_);
-            finish();
-            if (outcome.cancelled) {
-                emit cancelled(name);
+            if (!finish(outcome.cancelled, outcome.ok(), outcome.error))
                 return;
-            }
-            if (!outcome.ok()) {
-                emit failed(name, outcome.error);
-                return;
-            }
             original_ = outcome.value->original;
             originalSummary_ = outcome.value->summary;
             originalId_ = fileIdentity(path);
@@ -342,16 +340,8 @@ void ModelSession::compress(const CompressionSettings& settings)
             return r;
         },
         [this, settings](JobOutcome<Result> outcome) {
-            const QString name = operationName(operation_);
-            finish();
-            if (outcome.cancelled) {
-                emit cancelled(name);
+            if (!finish(outcome.cancelled, outcome.ok(), outcome.error))
                 return;
-            }
-            if (!outcome.ok()) {
-                emit failed(name, outcome.error);
-                return;
-            }
             compressed_ = outcome.value->compressed;
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
@@ -432,16 +422,8 @@ void ModelSession::openCompressed(const QString& path)
             return r;
         },
         [this, path](JobOutcome<Result> outcome) {
-            const QString name = operationName(operation_);
-            finish();
-            if (outcome.cancelled) {
-                emit cancelled(name);
+            if (!finish(outcome.cancelled, outcome.ok(), outcome.error))
                 return;
-            }
-            if (!outcome.ok()) {
-                emit failed(name, outcome.error);
-                return;
-            }
             compressed_ = outcome.value->compressed;
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
@@ -469,13 +451,7 @@ void ModelSession::saveCompressed(const QString& path)
             return true;
         },
         [this, path](JobOutcome<bool> outcome) {
-            const QString name = operationName(operation_);
-            finish();
-            if (outcome.cancelled)
-                emit cancelled(name);
-            else if (!outcome.ok())
-                emit failed(name, outcome.error);
-            else
+            if (finish(outcome.cancelled, outcome.ok(), outcome.error))
                 emit saved(path, QStringLiteral("compressed"));
         });
 }
@@ -501,13 +477,7 @@ void ModelSession::exportRestored(const QString& path)
             return true;
         },
         [this, path](JobOutcome<bool> outcome) {
-            const QString name = operationName(operation_);
-            finish();
-            if (outcome.cancelled)
-                emit cancelled(name);
-            else if (!outcome.ok())
-                emit failed(name, outcome.error);
-            else
+            if (finish(outcome.cancelled, outcome.ok(), outcome.error))
                 emit saved(path, QStringLiteral("restored"));
         });
 }

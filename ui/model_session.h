@@ -111,7 +111,9 @@ signals:
 
 private:
     bool begin(Operation operation);
-    void finish();
+    /// Ends the running operation; emits cancelled() or failed() for a job that did not succeed.
+    /// @return true when the job succeeded and its result may be taken.
+    bool finish(bool cancelledJob, bool succeeded, const QString& error);
 
     QThreadPool pool_;
     ProgressRelay* relay_ = nullptr;

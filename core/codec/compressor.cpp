@@ -231,6 +231,39 @@ format::CompressedModel assembleModel(const std::vector<TensorEncoding>& enc, co
 
 }  // namespace
 
+void addTensorRows(CompressionReport& report, const format::CompressedModel& model, const io::StateDict& checkpoint,
+                   const std::vector<TensorEncoding>& encodings)
+{
+    const auto& entries = checkpoint.entries();
+    for (std::size_t i = 0; i < model.tensors.size(); ++i) {
+        const format::EncodedTensor& t = model.tensors[i];
+        const TensorEncoding& e = encodings[i];
+        TensorReport row;
+        row.name = t.name;
+        row.shape = entries[i].tensor.sizes().vec();
+        row.path = e.path;
+        row.loadType = static_cast<int>(t.loadType);
+        row.parameters = entries[i].tensor.numel();
+        row.originalBytes = static_cast<std::uint64_t>(row.parameters) * entries[i].tensor.element_size();
+        row.storedBytes = format::storedTensorBytes(t, t.isEncoded() && t.l != model.l);
+        row.bitsPerWeight = row.parameters == 0 ? 0.0 : 8.0 * static_cast<double>(row.storedBytes) / row.parameters;
+        if (t.isEncoded()) {
+            row.l = t.l;
+            row.U = t.U;
+            row.K = t.K;
+            row.bitsPerIndex = t.bits;
+        }
+        row.mae = e.mae;
+        row.maxAbsError = e.maxAbsError;
+        row.warning = e.warning;
+        if (!e.warning.empty())
+            report.warnings.push_back(t.name + ": " + e.warning);
+        report.parameters += row.parameters;
+        report.originalBytes += row.originalBytes;
+        report.tensors.push_back(std::move(row));
+    }
+}
+
 nlohmann::json compressionSettingsJson(const CompressOptions& o, const std::vector<std::string>& extensions)
 {
     nlohmann::json s = nlohmann::json::object();
@@ -393,34 +426,7 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
     }
     report.settings = compressionSettingsJson(options, model.extensions);
 
-    // The report.
-    for (std::size_t i = 0; i < n; ++i) {
-        const format::EncodedTensor& t = model.tensors[i];
-        const TensorEncoding& e = enc[i];
-        TensorReport row;
-        row.name = t.name;
-        row.shape = entries[i].tensor.sizes().vec();
-        row.path = e.path;
-        row.loadType = static_cast<int>(t.loadType);
-        row.parameters = entries[i].tensor.numel();
-        row.originalBytes = static_cast<std::uint64_t>(row.parameters) * entries[i].tensor.element_size();
-        row.storedBytes = format::storedTensorBytes(t, t.isEncoded() && t.l != model.l);
-        row.bitsPerWeight = row.parameters == 0 ? 0.0 : 8.0 * static_cast<double>(row.storedBytes) / row.parameters;
-        if (t.isEncoded()) {
-            row.l = t.l;
-            row.U = t.U;
-            row.K = t.K;
-            row.bitsPerIndex = t.bits;
-        }
-        row.mae = e.mae;
-        row.maxAbsError = e.maxAbsError;
-        row.warning = e.warning;
-        if (!e.warning.empty())
-            report.warnings.push_back(t.name + ": " + e.warning);
-        report.parameters += row.parameters;
-        report.originalBytes += row.originalBytes;
-        report.tensors.push_back(std::move(row));
-    }
+    addTensorRows(report, model, checkpoint, enc);
     if (options.originalFileBytes != 0)
         report.originalBytes = options.originalFileBytes;
     report.compressedBytes = format::compressedFileSize(model);

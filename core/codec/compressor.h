@@ -17,6 +17,7 @@
 #include "core/codec/overrides.h"
 #include "core/codec/report.h"
 #include "core/codec/settings.h"
+#include "core/codec/tensor_encoder.h"
 #include "core/format/encoded_tensor.h"
 #include "core/io/state_dict.h"
 #include "core/util/progress.h"
@@ -57,6 +58,12 @@ void validateOptions(const CompressOptions& options);
 /// The settings record stored in a compressed file's metadata (kMetaSettings) and in its
 /// report: the default l/U/M and MAE limits, auto-l and targets, override count, `extensions`.
 nlohmann::json compressionSettingsJson(const CompressOptions& options, const std::vector<std::string>& extensions);
+
+/// Appends one report row per tensor of `model` (shape and sizes from `checkpoint`, error and
+/// path from `encodings`, both in the model's tensor order) and adds up parameters, original
+/// bytes and warnings. The caller sets compressedBytes and any original-file size.
+void addTensorRows(CompressionReport& report, const format::CompressedModel& model, const io::StateDict& checkpoint,
+                   const std::vector<TensorEncoding>& encodings);
 
 /// The auto-l value of one tensor, or `fallback` when its spread is zero or not finite.
 float autoL(const at::Tensor& tensor, TensorRole role, float fallback);

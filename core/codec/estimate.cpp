@@ -357,33 +357,7 @@ CompressionReport CompressionEstimator::estimate(const CompressOptions& options,
         model.extensions.push_back(format::extension::kPerTensorL);
     report.settings = compressionSettingsJson(options, model.extensions);
     model.metadata.emplace_back(format::kMetaSettings, report.settings.dump());
-    for (std::size_t i = 0; i < n; ++i) {
-        const format::EncodedTensor& t = model.tensors[i];
-        const TensorEncoding& e = enc[i];
-        TensorReport row;
-        row.name = t.name;
-        row.shape = entries[i].tensor.sizes().vec();
-        row.path = e.path;
-        row.loadType = static_cast<int>(t.loadType);
-        row.parameters = entries[i].tensor.numel();
-        row.originalBytes = static_cast<std::uint64_t>(row.parameters) * entries[i].tensor.element_size();
-        row.storedBytes = format::storedTensorBytes(t, t.isEncoded() && t.l != model.l);
-        row.bitsPerWeight = row.parameters == 0 ? 0.0 : 8.0 * static_cast<double>(row.storedBytes) / row.parameters;
-        if (t.isEncoded()) {
-            row.l = t.l;
-            row.U = t.U;
-            row.K = t.K;
-            row.bitsPerIndex = t.bits;
-        }
-        row.mae = e.mae;
-        row.maxAbsError = e.maxAbsError;
-        row.warning = e.warning;
-        if (!e.warning.empty())
-            report.warnings.push_back(t.name + ": " + e.warning);
-        report.parameters += row.parameters;
-        report.originalBytes += row.originalBytes;
-        report.tensors.push_back(std::move(row));
-    }
+    addTensorRows(report, model, checkpoint_, enc);
     if (originalFileBytes_ != 0)
         report.originalBytes = originalFileBytes_;
     report.compressedBytes = format::compressedFileSize(model);
