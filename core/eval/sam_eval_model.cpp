@@ -1,11 +1,10 @@
-// SAM models for the evaluation: predictor adapter and loaders (dense, compressed file, in memory).
+// SAM models for the evaluation: predictor adapter and loaders (any model file through
+// models::loadSamModel; a checkpoint compressed in memory, run on HyperLinear).
 #include "core/eval/sam_eval_model.h"
 
 #include "core/codec/compressor.h"
-#include "core/format/encoded_tensor.h"
+#include "core/codec/model_roles.h"
 #include "core/io/checkpoint.h"
-#include "core/io/safetensors.h"
-#include "core/models/family.h"
 #include "core/models/sam_config.h"
 #include "core/models/sam_model.h"
 #include "core/predict/predictor.h"
@@ -15,8 +14,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
 
 namespace birkhoff::eval {
 
@@ -65,35 +62,6 @@ double secondsSince(std::chrono::steady_clock::time_point start)
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// The model for `tensors` (original key names), configured from their shapes and a config.json
-/// beside `source`.
-std::shared_ptr<models::SamModel> buildModel(const io::StateDict& tensors, const fs::path& source)
-{
-    const std::optional<fs::path> configPath = models::configBesideCheckpoint(source);
-    nlohmann::json overrides;
-    if (configPath)
-        overrides = models::readConfigFile(*configPath);
-    const models::SamConfig config =
-        models::inferSamConfig(models::shapesOf(tensors), configPath ? &overrides : nullptr, source.string());
-    return models::buildSamModel(config, tensors, source.string());
-}
-
-bool isZip(const fs::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    char head[4] = {};
-    in.read(head, sizeof head);
-    return in.gcount() == 4 && std::memcmp(head, "PK\x03\x04", 4) == 0;
-}
-
-bool isCompressedLayout(const io::StateDict& tensors)
-{
-    for (const auto& name : tensors.names())
-        if (name.size() > 10 && name.compare(name.size() - 10, 10, ".load_type") == 0)
-            return true;
-    return false;
-}
-
 std::string uListText(const std::vector<std::uint32_t>& uList)
 {
     std::string s;
@@ -117,21 +85,12 @@ LoadedEvalModel loadSamEvalModel(const fs::path& path, const Progress& progress)
     std::error_code ec;
     if (!fs::is_regular_file(path, ec))
         throw Error("model file " + path.string() + " does not exist");
+    const std::shared_ptr<models::SamModel> model = models::loadSamModel(path, {}, progress);
     LoadedEvalModel loaded;
-    if (!isZip(path)) {
-        const io::SafetensorsContent content = io::readSafetensors(path);
-        if (isCompressedLayout(content.tensors)) {
-            const format::CompressedModel compressed = format::parseCompressedModel(content, path.string());
-            loaded.model = makeSamEvalModel(buildModel(format::restoreDense(compressed, progress), path));
-            loaded.description = "compressed file (l=" + std::to_string(compressed.l).substr(0, 6) + ", U="
-                                 + uListText(compressed.uList) + "), decoded to dense weights";
-            loaded.loadSeconds = secondsSince(start);
-            return loaded;
-        }
-    }
-    const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
-    loaded.model = makeSamEvalModel(buildModel(checkpoint.tensors, path));
-    loaded.description = std::string(io::checkpointFormatName(checkpoint.format)) + " checkpoint";
+    loaded.description = model->info.format + " " + model->info.family;
+    if (model->info.compressedLinearLayers > 0)
+        loaded.description += ", " + std::to_string(model->info.compressedLinearLayers) + " Linear layers on HyperLinear";
+    loaded.model = makeSamEvalModel(model);
     loaded.loadSeconds = secondsSince(start);
     return loaded;
 }
@@ -148,16 +107,7 @@ LoadedEvalModel compressSamEvalModel(const fs::path& path, const InMemoryCompres
 {
     const auto start = std::chrono::steady_clock::now();
     const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
-    const models::FamilyInfo family = models::detectFamily(checkpoint.tensors);
-    std::vector<codec::TensorRole> roles;
-    for (const auto& role : models::classifyAll(family, checkpoint.tensors)) {
-        if (role.kind == models::TensorKind::LinearWeight)
-            roles.push_back(codec::TensorRole::LinearWeight);
-        else if (role.kind == models::TensorKind::Buffer)
-            roles.push_back(codec::TensorRole::Buffer);
-        else
-            roles.push_back(codec::TensorRole::Parameter);
-    }
+    const std::vector<codec::TensorRole> roles = codec::detectRoles(checkpoint.tensors).roles;
     codec::CompressOptions options;
     options.defaults.l = static_cast<float>(settings.l);
     options.defaults.uList = settings.uList;
@@ -167,10 +117,15 @@ LoadedEvalModel compressSamEvalModel(const fs::path& path, const InMemoryCompres
     const codec::CompressionResult result = codec::compressModel(checkpoint.tensors, roles, options, progress);
     const double compressSeconds = secondsSince(start);
     LoadedEvalModel loaded;
-    loaded.model = makeSamEvalModel(buildModel(format::restoreDense(result.model, progress), path));
-    char text[160];
-    std::snprintf(text, sizeof text, "compressed in memory (%s): ratio %.3f, %.2f bits/weight, %.1f s",
-                  settings.text().c_str(), result.report.ratio(), result.report.bitsPerWeight(), compressSeconds);
+    const std::optional<fs::path> configPath = models::configBesideCheckpoint(path);
+    const nlohmann::json overrides = configPath ? models::readConfigFile(*configPath) : nlohmann::json();
+    const std::shared_ptr<models::SamModel> model = models::buildCompressedSamModel(
+        result.model, path.string(), configPath ? &overrides : nullptr, models::LoadOptions{}, progress);
+    loaded.model = makeSamEvalModel(model);
+    char text[224];
+    std::snprintf(text, sizeof text, "compressed in memory (%s): ratio %.3f, %.2f bits/weight, %.1f s, %lld Linear layers on HyperLinear",
+                  settings.text().c_str(), result.report.ratio(), result.report.bitsPerWeight(), compressSeconds,
+                  static_cast<long long>(model->info.compressedLinearLayers));
     loaded.description = text;
     loaded.loadSeconds = secondsSince(start);
     return loaded;

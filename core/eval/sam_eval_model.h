@@ -30,15 +30,15 @@ std::unique_ptr<PromptableModel> makeSamEvalModel(std::shared_ptr<const models::
 /// A loaded evaluation model and what loading it involved.
 struct LoadedEvalModel {
     std::unique_ptr<PromptableModel> model;
-    std::string description;  ///< e.g. "PyTorch zip checkpoint", "compressed file (decoded to dense)"
+    std::string description;  ///< e.g. "PyTorch zip MobileSAM", "compressed ..., 84 Linear layers on HyperLinear"
     double loadSeconds = 0;
 };
 
-/// Loads `path` for evaluation: a compressed file (recognised by its `<name>.load_type` keys) is
-/// decoded to dense weights with the official decoder's arithmetic; anything else is read with
-/// io::loadCheckpoint (.pth/.pt zip, safetensors, Hugging Face names). The configuration comes from
-/// the tensor shapes and a config.json beside `path`, if any.
-/// @throws Error for unreadable files and layouts that are not SAM v1-family.
+/// Loads `path` for evaluation with models::loadSamModel, exactly as `birkhoff segment` and the
+/// studio do: .pth/.pt zip, safetensors (Hugging Face names too), or a compressed file whose
+/// Linear layers run on HyperLinear (other tensors decoded). The configuration comes from the
+/// tensor shapes and a config.json beside `path`, if any.
+/// @throws Error for missing or unreadable files and layouts that are not SAM-family.
 LoadedEvalModel loadSamEvalModel(const std::filesystem::path& path, const Progress& progress = {});
 
 /// Compression settings of `--compress` (the paper's SAM defaults).
@@ -51,9 +51,10 @@ struct InMemoryCompression {
 };
 
 /// Loads the checkpoint at `path`, compresses it in memory with `settings` (tensor roles from the
-/// detected family, exactly as `birkhoff compress` would), and builds the model from the decoded
-/// weights (the values HyperLinear decodes on the fly). The description states the settings, the
-/// compression ratio (original file size / compressed file size) and the compression time.
+/// detected family, exactly as `birkhoff compress` would), and builds the compressed model as a
+/// compressed file loads: Linear layers on HyperLinear, other tensors decoded. The description
+/// states the settings, the compression ratio (original file size / compressed file size), the
+/// compression time and the number of HyperLinear layers.
 /// @throws Error for bad settings or checkpoints; CancelledError.
 LoadedEvalModel compressSamEvalModel(const std::filesystem::path& path, const InMemoryCompression& settings,
                                      const Progress& progress = {});
