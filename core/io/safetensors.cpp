@@ -118,15 +118,24 @@ SafetensorsContent readSafetensors(const std::filesystem::path& path)
     return content;
 }
 
-void writeSafetensors(const std::filesystem::path& path, const StateDict& tensors,
-                      const SafetensorsMetadata& metadata, SafetensorsOrder order)
-{
+namespace {
+
+/// What a safetensors file of `tensors` looks like: the tensors in file order and the header
+/// JSON padded to a multiple of 8 bytes (as the official writer does), data offsets included.
+struct SafetensorsLayout {
     std::vector<const StateDict::Entry*> entries;
-    entries.reserve(tensors.size());
+    std::string header;
+    std::uint64_t dataBytes = 0;
+};
+
+SafetensorsLayout layOut(const StateDict& tensors, const SafetensorsMetadata& metadata, SafetensorsOrder order)
+{
+    SafetensorsLayout layout;
+    layout.entries.reserve(tensors.size());
     for (const auto& e : tensors)
-        entries.push_back(&e);
+        layout.entries.push_back(&e);
     if (order == SafetensorsOrder::DtypeThenName) {
-        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) {
+        std::stable_sort(layout.entries.begin(), layout.entries.end(), [](const auto* a, const auto* b) {
             const int ra = dtypeForType(a->tensor.scalar_type()).rank;
             const int rb = dtypeForType(b->tensor.scalar_type()).rank;
             if (ra != rb)
@@ -134,9 +143,6 @@ void writeSafetensors(const std::filesystem::path& path, const StateDict& tensor
             return a->name < b->name;
         });
     }
-
-    std::vector<at::Tensor> contiguous;
-    contiguous.reserve(entries.size());
     Json header = Json::object();
     if (!metadata.empty()) {
         Json meta = Json::object();
@@ -144,74 +150,49 @@ void writeSafetensors(const std::filesystem::path& path, const StateDict& tensor
             meta[kv.first] = kv.second;
         header["__metadata__"] = std::move(meta);
     }
-    std::uint64_t offset = 0;
-    for (const auto* e : entries) {
+    for (const auto* e : layout.entries) {
         if (e->name == "__metadata__")
             throw Error("a tensor cannot be named '__metadata__'");
         const DtypeInfo& info = dtypeForType(e->tensor.scalar_type());
-        at::Tensor t = e->tensor.to(at::kCPU).contiguous();
-        const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * info.size;
+        const std::uint64_t bytes = static_cast<std::uint64_t>(e->tensor.numel()) * info.size;
         Json rec = Json::object();
         rec["dtype"] = info.name;
-        rec["shape"] = t.sizes().vec();
-        rec["data_offsets"] = {offset, offset + bytes};
+        rec["shape"] = e->tensor.sizes().vec();
+        rec["data_offsets"] = {layout.dataBytes, layout.dataBytes + bytes};
         header[e->name] = std::move(rec);
-        offset += bytes;
-        contiguous.push_back(std::move(t));
+        layout.dataBytes += bytes;
     }
-    std::string json = header.dump();
-    json.append((8 - json.size() % 8) % 8, ' ');
+    layout.header = header.dump();
+    layout.header.append((8 - layout.header.size() % 8) % 8, ' ');
+    return layout;
+}
 
+}  // namespace
+
+void writeSafetensors(const std::filesystem::path& path, const StateDict& tensors,
+                      const SafetensorsMetadata& metadata, SafetensorsOrder order)
+{
+    const SafetensorsLayout layout = layOut(tensors, metadata, order);
     writeFileAtomically(path, [&](AtomicFileWriter& out) {
         std::uint8_t len[8];
-        std::uint64_t n = json.size();
+        std::uint64_t n = layout.header.size();
         for (int i = 0; i < 8; ++i, n >>= 8)
             len[i] = static_cast<std::uint8_t>(n & 0xff);
         out.write(len, 8);
-        out.write(json.data(), json.size());
-        for (const auto& t : contiguous)
+        out.write(layout.header.data(), layout.header.size());
+        for (const auto* e : layout.entries) {
+            const at::Tensor t = e->tensor.to(at::kCPU).contiguous();
             if (t.numel() > 0)
                 out.write(t.data_ptr(), static_cast<std::size_t>(t.numel()) * t.element_size());
+        }
     });
 }
 
 std::uint64_t safetensorsFileSize(const StateDict& tensors, const SafetensorsMetadata& metadata,
                                   SafetensorsOrder order)
 {
-    // Mirrors the header construction of writeSafetensors(); tests compare both on real files.
-    std::vector<const StateDict::Entry*> entries;
-    entries.reserve(tensors.size());
-    for (const auto& e : tensors)
-        entries.push_back(&e);
-    if (order == SafetensorsOrder::DtypeThenName) {
-        std::stable_sort(entries.begin(), entries.end(), [](const auto* a, const auto* b) {
-            const int ra = dtypeForType(a->tensor.scalar_type()).rank;
-            const int rb = dtypeForType(b->tensor.scalar_type()).rank;
-            if (ra != rb)
-                return ra > rb;
-            return a->name < b->name;
-        });
-    }
-    Json header = Json::object();
-    if (!metadata.empty()) {
-        Json meta = Json::object();
-        for (const auto& kv : metadata)
-            meta[kv.first] = kv.second;
-        header["__metadata__"] = std::move(meta);
-    }
-    std::uint64_t offset = 0;
-    for (const auto* e : entries) {
-        const DtypeInfo& info = dtypeForType(e->tensor.scalar_type());
-        const std::uint64_t bytes = static_cast<std::uint64_t>(e->tensor.numel()) * info.size;
-        Json rec = Json::object();
-        rec["dtype"] = info.name;
-        rec["shape"] = e->tensor.sizes().vec();
-        rec["data_offsets"] = {offset, offset + bytes};
-        header[e->name] = std::move(rec);
-        offset += bytes;
-    }
-    const std::uint64_t json = header.dump().size();
-    return 8 + json + (8 - json % 8) % 8 + offset;
+    const SafetensorsLayout layout = layOut(tensors, metadata, order);
+    return 8 + layout.header.size() + layout.dataBytes;
 }
 
 }  // namespace birkhoff::io
