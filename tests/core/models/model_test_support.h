@@ -4,6 +4,7 @@
 
 #include "core/io/state_dict.h"
 #include "core/models/sam_model.h"
+#include "core/predict/predictor.h"
 
 #include <QString>
 
@@ -22,6 +23,14 @@ nlohmann::json goldenJson(const QString& relative);
 double maxAbsDiff(const at::Tensor& a, const at::Tensor& b);
 /// max |a - b| / max(1, max |b|): the golden manifests' tolerance measure.
 double scaledDiff(const at::Tensor& a, const at::Tensor& ref);
+
+/// Compares `actual` with golden tensor `name` within `tolerance` (scaledDiff) and prints the
+/// measured differences; a mismatch fails the running test (QVERIFY2) and returns.
+void expectClose(const at::Tensor& actual, const io::StateDict& golden, const std::string& name, double tolerance,
+                 const QString& where);
+
+/// The prompt of a golden case manifest ("prompt": point_coords, point_labels, box).
+predict::Prompt promptFromManifest(const nlohmann::json& manifest);
 
 /// Checkpoint-layout tensors for `config` (every parameter/buffer of SamModel(config)) filled
 /// with deterministic random values (normal * 0.1, norms near 1, BN variances positive).

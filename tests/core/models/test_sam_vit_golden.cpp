@@ -23,8 +23,10 @@
 using namespace birkhoff;
 using birkhoff::test::goldenJson;
 using birkhoff::test::goldenPath;
+using birkhoff::test::expectClose;
 using birkhoff::test::goldenTensors;
 using birkhoff::test::maxAbsDiff;
+using birkhoff::test::promptFromManifest;
 using birkhoff::test::scaledDiff;
 
 namespace {
@@ -45,35 +47,6 @@ private:
 std::shared_ptr<models::SamModel> loadGolden(const QString& relative)
 {
     return models::loadSamModel(goldenPath(relative).toStdString());
-}
-
-/// Compares `actual` with golden tensor `name` within `tolerance` (manifest measure) and
-/// prints the measured difference.
-void expectClose(const at::Tensor& actual, const io::StateDict& golden, const std::string& name, double tolerance,
-                 const QString& where)
-{
-    const at::Tensor& ref = golden.at(name);
-    QVERIFY2(actual.sizes() == ref.sizes(), qPrintable(where + QStringLiteral(": ") + QString::fromStdString(name) +
-                                                      QStringLiteral(" shape differs")));
-    const double abs = maxAbsDiff(actual, ref);
-    const double scaled = scaledDiff(actual, ref);
-    qInfo("%s %s: max abs diff %.3g (scaled %.3g, tolerance %.1g)", qPrintable(where), name.c_str(), abs, scaled,
-          tolerance);
-    QVERIFY2(scaled <= tolerance, qPrintable(where + QStringLiteral(": ") + QString::fromStdString(name) +
-                                             QStringLiteral(" differs by %1").arg(scaled)));
-}
-
-predict::Prompt promptFromManifest(const nlohmann::json& manifest)
-{
-    predict::Prompt prompt;
-    const auto& p = manifest["prompt"];
-    for (std::size_t i = 0; i < p["point_coords"].size(); ++i)
-        prompt.points.push_back({p["point_coords"][i][0].get<double>(), p["point_coords"][i][1].get<double>(),
-                                 p["point_labels"][i].get<int>()});
-    if (!p["box"].is_null())
-        prompt.box = predict::BoxPrompt{p["box"][0].get<double>(), p["box"][1].get<double>(), p["box"][2].get<double>(),
-                                        p["box"][3].get<double>()};
-    return prompt;
 }
 
 /// Runs one golden case: decoder on the golden embeddings, then end to end from the PNG.
