@@ -117,6 +117,8 @@ private:
     DecoderOutput predict(const at::Tensor& keys, const at::Tensor& keyPe, std::int64_t height, std::int64_t width,
                           const at::Tensor& sparse, const ImageSideProjections* firstLayer) const;
 
+protected:
+    // SAM's decoder modules, shared with SAM-HQ's decoder (HqMaskDecoderImpl adds its own).
     std::int64_t numMaskTokens_;
     TwoWayTransformer transformer_{nullptr};
     Embedding iouToken_{nullptr};

@@ -7,25 +7,9 @@
 
 namespace birkhoff::models {
 
-HqMaskDecoderImpl::HqMaskDecoderImpl(const HeadConfig& c)
-    : numMaskTokens_(c.numMultimaskOutputs + 1), vitDim_(c.hq.vitDim)
+HqMaskDecoderImpl::HqMaskDecoderImpl(const HeadConfig& c) : MaskDecoderImpl(c), vitDim_(c.hq.vitDim)
 {
     const std::int64_t d = c.promptEmbedDim;
-    transformer_ = register_module("transformer", TwoWayTransformer(c));
-    iouToken_ = register_module("iou_token", Embedding(1, d));
-    maskTokens_ = register_module("mask_tokens", Embedding(numMaskTokens_, d));
-    auto up = register_module("output_upscaling", std::make_shared<torch::nn::Module>());
-    upscale1_ = up->register_module("0", ConvTranspose2d(d, d / 4, 2, 2));
-    upscaleNorm_ = up->register_module("1", LayerNorm2d(d / 4));
-    upscale2_ = up->register_module("3", ConvTranspose2d(d / 4, d / 8, 2, 2));
-    auto hyper = register_module("output_hypernetworks_mlps", torch::nn::ModuleList());
-    for (std::int64_t i = 0; i < numMaskTokens_; ++i) {
-        MultiLayerPerceptron mlp(d, d, d / 8, 3);
-        hyper->push_back(mlp);
-        hypernetworks_.push_back(mlp);
-    }
-    iouHead_ = register_module("iou_prediction_head",
-                               MultiLayerPerceptron(d, c.iouHeadHiddenDim, numMaskTokens_, c.iouHeadDepth));
     hfToken_ = register_module("hf_token", Embedding(1, d));
     hfMlp_ = register_module("hf_mlp", MultiLayerPerceptron(d, d, d / 8, 3));
     auto compress = register_module("compress_vit_feat", std::make_shared<torch::nn::Module>());
@@ -64,19 +48,6 @@ DecoderOutput HqMaskDecoderImpl::forward(const at::Tensor& imageEmbedding, const
     const at::Tensor keys = src.flatten(2).permute({0, 2, 1});
     const at::Tensor keyPe = imagePe.flatten(2).permute({0, 2, 1});
     return predict(keys, keyPe, src.size(2), src.size(3), sparse, nullptr, hq);
-}
-
-DecoderImageCache HqMaskDecoderImpl::prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
-                                                  const at::Tensor& dense) const
-{
-    DecoderImageCache cache;
-    const at::Tensor src = imageEmbedding + dense;
-    cache.height = src.size(2);
-    cache.width = src.size(3);
-    cache.keys = src.flatten(2).permute({0, 2, 1}).contiguous();
-    cache.keyPe = imagePe.flatten(2).permute({0, 2, 1}).contiguous();
-    cache.firstLayer = transformer_->projectFirstLayer(cache.keys, cache.keyPe);
-    return cache;
 }
 
 DecoderOutput HqMaskDecoderImpl::forward(const DecoderImageCache& image, const at::Tensor& sparse,

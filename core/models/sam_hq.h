@@ -1,5 +1,5 @@
 // SAM-HQ's mask decoder (sam-hq segment_anything/modeling/mask_decoder_hq.py MaskDecoderHQ):
-// SAM's decoder plus an HQ output token (hf_token) with its own hypernetwork MLP (hf_mlp), and
+// SAM's decoder (inherited: the same modules, registered first, as the official class does) plus an HQ output token (hf_token) with its own hypernetwork MLP (hf_mlp), and
 // HQ features fused from the image embedding (embedding_encoder) and the encoder's early
 // features (compress_vit_feat: the first global-attention block of a ViT, TinyViT's stage 1).
 // The HQ features depend only on the image, so they are computed once per image
@@ -12,7 +12,7 @@
 
 namespace birkhoff::models {
 
-class HqMaskDecoderImpl : public torch::nn::Module {
+class HqMaskDecoderImpl : public MaskDecoderImpl {
 public:
     explicit HqMaskDecoderImpl(const HeadConfig& config);
 
@@ -24,27 +24,16 @@ public:
     /// hq = hqFeatures(). lowResLogits/iouPredictions: the SAM tokens; hqLogits: the HQ token.
     DecoderOutput forward(const at::Tensor& imageEmbedding, const at::Tensor& imagePe, const at::Tensor& sparse,
                           const at::Tensor& dense, const at::Tensor& hq) const;
-    DecoderImageCache prepareImage(const at::Tensor& imageEmbedding, const at::Tensor& imagePe,
-                                   const at::Tensor& dense) const;
     /// forward() on a prepared image; same results.
     DecoderOutput forward(const DecoderImageCache& image, const at::Tensor& sparse, const at::Tensor& hq) const;
 
-    std::int64_t numMaskTokens() const { return numMaskTokens_; }
+    // prepareImage() and numMaskTokens() (SAM tokens, without the HQ token) are SAM's.
 
 private:
     DecoderOutput predict(const at::Tensor& keys, const at::Tensor& keyPe, std::int64_t height, std::int64_t width,
                           const at::Tensor& sparse, const ImageSideProjections* firstLayer, const at::Tensor& hq) const;
 
-    std::int64_t numMaskTokens_;  ///< SAM mask tokens (without the HQ token)
     std::int64_t vitDim_;
-    TwoWayTransformer transformer_{nullptr};
-    Embedding iouToken_{nullptr};
-    Embedding maskTokens_{nullptr};
-    ConvTranspose2d upscale1_{nullptr};
-    LayerNorm2d upscaleNorm_{nullptr};
-    ConvTranspose2d upscale2_{nullptr};
-    std::vector<MultiLayerPerceptron> hypernetworks_;
-    MultiLayerPerceptron iouHead_{nullptr};
     Embedding hfToken_{nullptr};
     MultiLayerPerceptron hfMlp_{nullptr};
     ConvTranspose2d compress1_{nullptr};
