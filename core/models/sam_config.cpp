@@ -277,78 +277,60 @@ public:
 
     bool integer(std::int64_t& out, const char* key, const char* ctor = nullptr, const char* ctorKey = nullptr)
     {
-        std::string where;
-        const auto* v = find(key, ctor, ctorKey, &where);
-        if (!v)
-            return false;
-        if (v->is_array() && v->size() == 2 && (*v)[0].is_number_integer() && (*v)[0] == (*v)[1]) {
-            out = (*v)[0].get<std::int64_t>();  // square (h, w) pairs such as image_embedding_size
-        } else if (v->is_number_integer()) {
-            out = v->get<std::int64_t>();
-        } else {
-            throw Error(source_ + ": " + where + " must be an integer, got " + v->dump());
-        }
-        applied_.push_back(where);
-        return true;
+        return apply(key, ctor, ctorKey, "an integer", [&](const nlohmann::json& v) {
+            if (v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[0] == v[1]) {
+                out = v[0].get<std::int64_t>();  // square (h, w) pairs such as image_embedding_size
+                return true;
+            }
+            if (!v.is_number_integer())
+                return false;
+            out = v.get<std::int64_t>();
+            return true;
+        });
     }
 
     bool number(double& out, const char* key, const char* ctor = nullptr, const char* ctorKey = nullptr)
     {
-        std::string where;
-        const auto* v = find(key, ctor, ctorKey, &where);
-        if (!v)
-            return false;
-        if (!v->is_number())
-            throw Error(source_ + ": " + where + " must be a number, got " + v->dump());
-        out = v->get<double>();
-        applied_.push_back(where);
-        return true;
+        return apply(key, ctor, ctorKey, "a number", [&](const nlohmann::json& v) {
+            if (!v.is_number())
+                return false;
+            out = v.get<double>();
+            return true;
+        });
     }
 
     bool boolean(bool& out, const char* key, const char* ctor = nullptr, const char* ctorKey = nullptr)
     {
-        std::string where;
-        const auto* v = find(key, ctor, ctorKey, &where);
-        if (!v)
-            return false;
-        if (!v->is_boolean())
-            throw Error(source_ + ": " + where + " must be true or false, got " + v->dump());
-        out = v->get<bool>();
-        applied_.push_back(where);
-        return true;
+        return apply(key, ctor, ctorKey, "true or false", [&](const nlohmann::json& v) {
+            if (!v.is_boolean())
+                return false;
+            out = v.get<bool>();
+            return true;
+        });
     }
 
     bool integers(std::vector<std::int64_t>& out, const char* key, const char* ctor = nullptr,
                   const char* ctorKey = nullptr)
     {
-        std::string where;
-        const auto* v = find(key, ctor, ctorKey, &where);
-        if (!v)
-            return false;
-        if (!v->is_array())
-            throw Error(source_ + ": " + where + " must be a list of integers, got " + v->dump());
-        out.clear();
-        for (const auto& item : *v) {
-            if (!item.is_number_integer())
-                throw Error(source_ + ": " + where + " must be a list of integers, got " + v->dump());
-            out.push_back(item.get<std::int64_t>());
-        }
-        applied_.push_back(where);
-        return true;
+        return apply(key, ctor, ctorKey, "a list of integers", [&](const nlohmann::json& v) {
+            if (!v.is_array() || !std::all_of(v.begin(), v.end(), [](const auto& i) { return i.is_number_integer(); }))
+                return false;
+            out.clear();
+            for (const auto& item : v)
+                out.push_back(item.get<std::int64_t>());
+            return true;
+        });
     }
 
     bool triple(std::array<double, 3>& out, const char* key, const char* ctor = nullptr, const char* ctorKey = nullptr)
     {
-        std::string where;
-        const auto* v = find(key, ctor, ctorKey, &where);
-        if (!v)
-            return false;
-        if (!v->is_array() || v->size() != 3 || !(*v)[0].is_number() || !(*v)[1].is_number() || !(*v)[2].is_number())
-            throw Error(source_ + ": " + where + " must be a list of 3 numbers, got " + v->dump());
-        for (std::size_t i = 0; i < 3; ++i)
-            out[i] = (*v)[i].get<double>();
-        applied_.push_back(where);
-        return true;
+        return apply(key, ctor, ctorKey, "a list of 3 numbers", [&](const nlohmann::json& v) {
+            if (!v.is_array() || v.size() != 3 || !v[0].is_number() || !v[1].is_number() || !v[2].is_number())
+                return false;
+            for (std::size_t i = 0; i < 3; ++i)
+                out[i] = v[i].get<double>();
+            return true;
+        });
     }
 
     std::string text(const char* key) const
@@ -370,6 +352,22 @@ public:
     }
 
 private:
+    /// Looks `key` up (see find) and, when present, stores it through `convert`, which returns
+    /// false for a value of the wrong type; records where it came from in applied_.
+    /// @return whether the key was present. @throws Error "<where> must be <expected>".
+    template <typename Convert>
+    bool apply(const char* key, const char* ctor, const char* ctorKey, const char* expected, Convert convert)
+    {
+        std::string where;
+        const auto* v = find(key, ctor, ctorKey, &where);
+        if (!v)
+            return false;
+        if (!convert(*v))
+            throw Error(source_ + ": " + where + " must be " + expected + ", got " + v->dump());
+        applied_.push_back(where);
+        return true;
+    }
+
     std::string source_;
     std::vector<std::string>& applied_;
     const nlohmann::json* flat_ = nullptr;
