@@ -1,6 +1,7 @@
-// Image embeddings kept for reuse, keyed by (image content hash, model id): the model id of a
-// compressed model includes its compression settings, so re-opening an image, switching back to
-// earlier settings, or undoing to an earlier image never encodes twice. Least recently used
+// Image embeddings kept for reuse, keyed by (image content hash, model id): ModelSession gives
+// every model instance its own id (an embedding belongs to the model object that computed it), so
+// re-opening an image or undoing to an earlier image never encodes twice, and a model opened or
+// compressed again never picks up its predecessor's embeddings. Least recently used
 // entries are dropped beyond the capacity. Thread-safe (the predictor sessions fill it from
 // worker threads).
 #pragma once

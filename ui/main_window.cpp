@@ -17,6 +17,7 @@
 #include "ui/text_format.h"
 #include "ui/workspace_widget.h"
 
+#include "core/io/model_file_kind.h"
 #include "core/util/paths.h"
 #include "core/util/runtime.h"
 
@@ -30,11 +31,8 @@
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
-#include <QFile>
 #include <QFileInfo>
 #include <QHeaderView>
-#include <QJsonDocument>
-#include <QJsonObject>
 #include <QLabel>
 #include <QMenu>
 #include <QMenuBar>
@@ -563,31 +561,11 @@ bool MainWindow::isImageFile(const QString& path)
     return kImageSuffixes.contains(QFileInfo(path).suffix().toLower());
 }
 
-bool MainWindow::isCompressedModelFile(const QString& path)
-{
-    if (QFileInfo(path).suffix().toLower() != QLatin1String("safetensors"))
-        return false;
-    QFile file(path);
-    if (!file.open(QIODevice::ReadOnly))
-        return false;
-    const QByteArray lengthBytes = file.read(8);
-    if (lengthBytes.size() != 8)
-        return false;
-    quint64 length = 0;
-    for (int i = 7; i >= 0; --i)
-        length = (length << 8) | static_cast<quint8>(lengthBytes[i]);
-    if (length == 0 || length > 100u * 1024u * 1024u)
-        return false;
-    const QJsonDocument header = QJsonDocument::fromJson(file.read(static_cast<qint64>(length)));
-    const QJsonObject object = header.object();
-    return object.contains(QStringLiteral("rect_l")) && object.contains(QStringLiteral("num_inner_list"));
-}
-
 void MainWindow::openFile(const QString& path)
 {
     if (isImageFile(path) || path.startsWith(QLatin1String(":/")))
         openImage(path);
-    else if (isCompressedModelFile(path))
+    else if (io::detectModelFileKind(path.toStdString()) == io::ModelFileKind::Compressed)
         openCompressedModel(path);
     else
         openModel(path);

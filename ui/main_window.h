@@ -38,8 +38,8 @@ public:
     MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// Opens a file by kind: an image, a compressed model (hyper_model.safetensors) or a
-    /// checkpoint. Used by the command line, drag and drop and the recent-files menus.
+    /// Opens a file by kind: an image (by suffix), a compressed model or a checkpoint (by content,
+    /// io::detectModelFileKind). Used by the command line, drag and drop and the recent-files menus.
     void openFile(const QString& path);
     void openModel(const QString& path);
     void openCompressedModel(const QString& path);
@@ -64,8 +64,6 @@ public:
 
     /// True when an image file name has a supported image suffix.
     static bool isImageFile(const QString& path);
-    /// True when a .safetensors file holds a compressed model (rect_l and num_inner_list keys).
-    static bool isCompressedModelFile(const QString& path);
 
 signals:
     /// An image finished loading and was handed to the workspace.

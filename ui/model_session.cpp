@@ -1,20 +1,17 @@
-// Asynchronous model operations (see model_session.h). The workers call only core functions;
-// every result is handed back to the GUI thread through runJob().
+// Asynchronous model operations (see model_session.h). The workers call core only: every model
+// is opened by models::openModelFile and every compression becomes a runnable model through
+// models::compressedModelFile, exactly as in the CLI; results come back to the GUI thread through
+// runJob().
 //
 // LibTorch's headers come first: its JIT headers use the identifier `slots`, which Qt defines as
 // a keyword macro once a Qt header is seen.
 #include "core/codec/compressor.h"
 #include "core/codec/estimate.h"
-#include "core/codec/model_roles.h"
 #include "core/format/compressed_writer.h"
 #include "core/format/encoded_tensor.h"
 #include "core/io/checkpoint.h"
-#include "core/models/family.h"
-#include "core/models/hyper_linear.h"
-#include "core/models/sam_model.h"
+#include "core/models/model_file.h"
 #include "core/util/error.h"
-
-#include <ATen/Functions.h>
 
 #include "ui/model_session.h"
 
@@ -31,17 +28,12 @@
 namespace birkhoff::ui {
 
 struct ModelSession::Original {
-    io::StateDict tensors;
-    std::vector<codec::TensorRole> roles;
-    std::string wrapper;
-    std::optional<models::SamConfig> config;  ///< empty when the layout cannot run
-    std::shared_ptr<const models::SamModel> model;
+    models::ModelFile file;
     std::shared_ptr<const codec::CompressionEstimator> estimator;
 };
 
 struct ModelSession::Compressed {
-    format::CompressedModel model;
-    std::shared_ptr<const models::SamModel> runnable;
+    models::ModelFile file;
 };
 
 namespace {
@@ -68,6 +60,15 @@ std::filesystem::path toPath(const QString& path)
     return std::filesystem::path(path.toStdString());
 }
 
+/// A new model instance's id for the embedding caches: the file's identity (path, size, time
+/// stamp) or what it was compressed from, plus a serial number, because an embedding belongs to
+/// the model object that computed it (the same file opened twice is two models).
+QString instanceId(const QString& what)
+{
+    static quint64 serial = 0;
+    return QStringLiteral("#%1|%2").arg(++serial).arg(what);
+}
+
 QString fileIdentity(const QString& path)
 {
     const QFileInfo info(path);
@@ -77,93 +78,65 @@ QString fileIdentity(const QString& path)
         .arg(info.lastModified().toMSecsSinceEpoch());
 }
 
-/// The SAM configuration for tensors of these shapes, with config.json beside `checkpoint`.
-models::SamConfig configFor(const models::TensorShapes& shapes, const std::filesystem::path& checkpoint)
-{
-    const auto configPath = models::configBesideCheckpoint(checkpoint);
-    nlohmann::json overrides;
-    if (configPath)
-        overrides = models::readConfigFile(*configPath);
-    const std::string source =
-        configPath ? checkpoint.string() + " (config " + configPath->string() + ")" : checkpoint.string();
-    return models::inferSamConfig(shapes, configPath ? &overrides : nullptr, source);
-}
-
-/// A model that runs the compressed weights as the studio shows them: every Linear weight stored
-/// as an index matrix runs on HyperLinear straight from its indices, every other tensor is decoded
-/// to float32 (as the authors' loader does). `runtime` receives a description for the model panel.
-std::shared_ptr<const models::SamModel> buildCompressedRunnable(const models::SamConfig& config,
-                                                                const format::CompressedModel& compressed,
-                                                                const std::string& source, const Progress& progress,
-                                                                QString& runtime)
-{
-    io::StateDict dense;
-    models::LinearBackendMap backends;
-    std::string kernel;
-    const auto count = static_cast<double>(compressed.tensors.size());
-    for (std::size_t i = 0; i < compressed.tensors.size(); ++i) {
-        const format::EncodedTensor& t = compressed.tensors[i];
-        progress.checkCancelled();
-        progress.report(0.9 * static_cast<double>(i) / count, t.name);
-        if (t.loadType == format::LoadType::LinearMatrix) {
-            auto backend = models::HyperLinearBackend::fromEncoded(t);
-            if (kernel.empty()) {
-                // "hyperlinear <name> [...] ...; cpu: kernel avx2 (table decode); cuda: ..." -> the CPU part.
-                const std::string describe = backend->describe();
-                const auto cpu = describe.find("cpu: ");
-                kernel = cpu == std::string::npos ? describe : describe.substr(cpu + 5, describe.find(';', cpu) - cpu - 5);
-            }
-            backends[t.name] = std::move(backend);
-        } else {
-            dense.insert(t.name, format::decodeTensor(t));
-        }
-    }
-    auto model = models::buildSamModel(config, dense, source, backends);
-    runtime = backends.empty()
-                  ? QStringLiteral("decoded to dense float32 (no Linear weight is stored as indices)")
-                  : QStringLiteral("HyperLinear on %1 Linear layers (CPU %2); other tensors decoded to float32; "
-                                   "%3 MiB of weights at run time")
-                        .arg(backends.size())
-                        .arg(QString::fromStdString(kernel))
-                        .arg(static_cast<double>(model->info.weightBytes) / (1024.0 * 1024.0), 0, 'f', 1);
-    progress.report(1.0, "model ready");
-    return model;
-}
-
-ModelSummary summarise(const QString& path, const QString& format, const models::FamilyInfo& family,
-                       const io::StateDict& tensors, const std::vector<codec::TensorRole>& roles, quint64 fileBytes)
+/// What the model panel shows about `file`, opened from `path`.
+ModelSummary summarise(const QString& path, const models::ModelFile& file)
 {
     ModelSummary s;
     s.path = path;
-    s.format = format;
-    s.family = QString::fromStdString(family.displayName);
-    s.parameters = tensors.elementCount();
-    s.fileBytes = fileBytes;
-    s.tensors = static_cast<int>(tensors.size());
-    for (codec::TensorRole role : roles)
-        s.linearWeights += role == codec::TensorRole::LinearWeight ? 1 : 0;
-    for (const std::string& note : family.notes)
+    s.format = QString::fromStdString(file.format);
+    s.family = QString::fromStdString(file.family.displayName);
+    if (file.model)
+        s.architecture = QString::fromStdString(file.model->config().variant);
+    s.parameters = file.parameterCount;
+    s.fileBytes = file.fileBytes;
+    s.tensors = static_cast<int>(file.tensorCount);
+    s.linearWeights = static_cast<int>(file.roles.linearWeights);
+    s.runtime = QString::fromStdString(file.runtime);
+    s.loadSeconds = file.loadSeconds;
+    for (const std::string& note : file.family.notes)
         s.notes.append(QString::fromStdString(note));
+    for (const std::string& note : file.notes)
+        s.notes.append(QString::fromStdString(note));
+    if (!file.model)
+        s.notes.append(QStringLiteral("This layout cannot run in the studio (%1); it can still be compressed and "
+                                      "exported.")
+                           .arg(QString::fromStdString(file.cannotRun)));
     return s;
 }
 
-struct OpenedOriginal {
-    std::shared_ptr<const ModelSession::Original> original;
-    ModelSummary summary;
-};
-
-/// Shapes-only view of a compressed model (for family detection; no tensor data).
-io::StateDict shapeOnlyTensors(const format::CompressedModel& compressed)
+/// The report a compressed file allows: storage choices and sizes per tensor (the errors need
+/// the original).
+LayerReport fileReport(const format::CompressedModel& compressed, quint64 fileBytes)
 {
-    io::StateDict out;
-    const at::Tensor one = at::zeros({1}, at::kFloat);
+    LayerReport report;
+    report.isEstimate = false;
+    report.compressedBytes = fileBytes;
     for (const format::EncodedTensor& t : compressed.tensors) {
-        if (t.isEncoded())
-            out.insert(t.name, one.expand(t.shape));
-        else
-            out.insert(t.name, t.raw);
+        LayerRow row;
+        row.name = QString::fromStdString(t.name);
+        const std::vector<std::int64_t> shape = t.isEncoded() ? t.shape : t.raw.sizes().vec();
+        for (std::int64_t d : shape)
+            row.shape.append(d);
+        row.parameters = t.numel();
+        row.originalBytes = static_cast<quint64>(row.parameters) * 4;
+        row.storedBytes = format::storedTensorBytes(t, t.isEncoded() && t.l != compressed.l);
+        if (t.isEncoded()) {
+            row.path = LayerPath::Hyper;
+            row.l = t.l;
+            row.U = t.U;
+            row.K = t.K;
+            row.bitsPerIndex = t.bits;
+            row.warning = QStringLiteral("error unknown: compress an original in the studio to measure it");
+        } else {
+            row.path = !t.loadTypeIsVector ? LayerPath::Raw : (row.parameters < codec::kMinEncodedElements ? LayerPath::Small : LayerPath::Buffer);
+            row.originalBytes = static_cast<quint64>(t.raw.numel()) * t.raw.element_size();
+        }
+        row.bitsPerWeight = row.parameters == 0 ? 0.0 : 8.0 * static_cast<double>(row.storedBytes) / row.parameters;
+        report.parameters += row.parameters;
+        report.originalBytes += row.originalBytes;
+        report.rows.append(std::move(row));
     }
-    return out;
+    return report;
 }
 
 }  // namespace
@@ -225,7 +198,7 @@ bool ModelSession::hasOriginal() const
 
 std::shared_ptr<const models::SamModel> ModelSession::originalModel() const
 {
-    return original_ ? original_->model : nullptr;
+    return original_ ? original_->file.model : nullptr;
 }
 
 std::shared_ptr<const codec::CompressionEstimator> ModelSession::estimator() const
@@ -240,55 +213,40 @@ bool ModelSession::hasCompressed() const
 
 std::shared_ptr<const models::SamModel> ModelSession::compressedModel() const
 {
-    return compressed_ ? compressed_->runnable : nullptr;
+    return compressed_ ? compressed_->file.model : nullptr;
 }
 
 void ModelSession::openCheckpoint(const QString& path)
 {
     if (!begin(Operation::OpeningModel))
         return;
+    struct Result {
+        std::shared_ptr<const Original> original;
+        ModelSummary summary;
+    };
     const Progress progress = relay_->progress(&cancel_);
-    runJob<OpenedOriginal>(
+    runJob<Result>(
         this, &pool_,
         [path, progress] {
-            const auto start = Clock::now();
-            io::Checkpoint checkpoint = io::loadCheckpoint(toPath(path), scaled(progress, 0.0, 0.4));
+            if (io::detectModelFileKind(toPath(path)) == io::ModelFileKind::Compressed)
+                throw Error(path.toStdString() + " is a compressed model: open it with File > Open Compressed Model "
+                                                 "(Ctrl+Shift+O), next to the checkpoint it was compressed from");
             auto original = std::make_shared<Original>();
-            const models::FamilyInfo family = models::detectFamily(checkpoint.tensors);
-            original->roles = codec::detectRoles(checkpoint.tensors).roles;
-            original->wrapper = checkpoint.wrapper;
-            ModelSummary summary = summarise(path, QString::fromUtf8(io::checkpointFormatName(checkpoint.format)), family,
-                                             checkpoint.tensors, original->roles, checkpoint.fileBytes);
-            for (const std::string& note : checkpoint.notes)
-                summary.notes.append(QString::fromStdString(note));
-            progress.report(0.45, "building the model");
-            try {
-                original->config = configFor(models::shapesOf(checkpoint.tensors), toPath(path));
-                original->model = models::buildSamModel(*original->config, checkpoint.tensors, path.toStdString());
-                summary.architecture = QString::fromStdString(original->config->variant);
-                summary.runtime = QStringLiteral("dense float32");
-            } catch (const Error& e) {
-                // Still compressible: the codec needs tensors and roles only.
-                original->config.reset();
-                summary.runtime = QStringLiteral("cannot run");
-                summary.notes.append(QStringLiteral("This layout cannot run in the studio yet (%1); it can still be "
-                                                    "compressed and exported.")
-                                         .arg(QString::fromStdString(e.what())));
-            }
+            original->file = models::openModelFile(toPath(path), {}, scaled(progress, 0.0, 0.6));
             progress.checkCancelled();
             progress.report(0.6, "preparing the live estimate");
+            const auto start = Clock::now();
             original->estimator = std::make_shared<const codec::CompressionEstimator>(
-                checkpoint.tensors, original->roles, checkpoint.fileBytes, scaled(progress, 0.6, 0.4));
-            original->tensors = std::move(checkpoint.tensors);
-            summary.loadSeconds = secondsSince(start);
-            return OpenedOriginal{std::move(original), std::move(summary)};
+                original->file.tensors, original->file.roles.roles, original->file.fileBytes, scaled(progress, 0.6, 0.4));
+            original->file.loadSeconds += secondsSince(start);
+            return Result{original, summarise(path, original->file)};
         },
-        [this, path](JobOutcome<OpenedOriginal> outcome) {
+        [this, path](JobOutcome<Result> outcome) {
             if (!finish(outcome.cancelled, outcome.ok(), outcome.error))
                 return;
             original_ = outcome.value->original;
             originalSummary_ = outcome.value->summary;
-            originalId_ = fileIdentity(path);
+            originalId_ = instanceId(fileIdentity(path));
             compressed_.reset();
             compressedId_.clear();
             compressedReport_ = LayerReport{};
@@ -311,30 +269,21 @@ void ModelSession::compress(const CompressionSettings& settings)
     };
     const Progress progress = relay_->progress(&cancel_);
     const std::shared_ptr<const Original> original = original_;
-    const ModelSummary originalSummary = originalSummary_;
     runJob<Result>(
         this, &pool_,
-        [original, originalSummary, settings, progress] {
+        [original, settings, progress] {
             const auto start = Clock::now();
-            const bool runnable = original->config.has_value();
-            const codec::CompressOptions options = toCompressOptions(settings, originalSummary.fileBytes);
-            codec::CompressionResult result = codec::compressModel(original->tensors, original->roles, options,
-                                                                   scaled(progress, 0.0, runnable ? 0.85 : 1.0));
+            const codec::CompressOptions options = toCompressOptions(settings, original->file.fileBytes);
+            codec::CompressionResult result = codec::compressModel(original->file.tensors, original->file.roles.roles,
+                                                                   options, scaled(progress, 0.0, 0.85));
             auto compressed = std::make_shared<Compressed>();
-            QString runtime = QStringLiteral("cannot run");
-            if (runnable)
-                compressed->runnable = buildCompressedRunnable(*original->config, result.model,
-                                                               originalSummary.path.toStdString() + " (compressed)",
-                                                               scaled(progress, 0.85, 0.15), runtime);
+            compressed->file = models::compressedModelFile(original->file, std::move(result.model),
+                                                           result.report.compressedBytes, {},
+                                                           scaled(progress, 0.85, 0.15));
+            compressed->file.loadSeconds = secondsSince(start);
             Result r;
             r.report = toLayerReport(result.report, settings, false, 1.0);
-            r.summary = originalSummary;
-            r.summary.path = tr("(compressed in memory: %1)").arg(settings.summary());
-            r.summary.format = QStringLiteral("hyper_model.safetensors");
-            r.summary.fileBytes = result.report.compressedBytes;
-            r.summary.runtime = runtime;
-            r.summary.loadSeconds = secondsSince(start);
-            compressed->model = std::move(result.model);
+            r.summary = summarise(tr("(compressed in memory: %1)").arg(settings.summary()), compressed->file);
             r.compressed = std::move(compressed);
             progress.report(1.0, "compressed");
             return r;
@@ -346,7 +295,7 @@ void ModelSession::compress(const CompressionSettings& settings)
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
             compressedSettings_ = settings;
-            compressedId_ = originalId_ + QStringLiteral("|compressed|") + QString::fromLatin1(settings.digest());
+            compressedId_ = instanceId(originalId_ + QStringLiteral("|compressed|") + QString::fromLatin1(settings.digest()));
             emit compressedReady();
         });
 }
@@ -361,63 +310,22 @@ void ModelSession::openCompressed(const QString& path)
         ModelSummary summary;
     };
     const Progress progress = relay_->progress(&cancel_);
+    const std::shared_ptr<const Original> original = original_;
     runJob<Result>(
         this, &pool_,
-        [path, progress] {
-            const auto start = Clock::now();
+        [path, original, progress] {
+            std::error_code ec;
+            if (std::filesystem::exists(toPath(path), ec) &&
+                io::detectModelFileKind(toPath(path)) != io::ModelFileKind::Compressed)
+                throw Error(path.toStdString() + " is not a compressed model (no safetensors header with rect_l and "
+                                                 "num_inner_list): open it with File > Open Model (Ctrl+O)");
             auto compressed = std::make_shared<Compressed>();
-            compressed->model = format::readCompressedModel(toPath(path));
-            progress.report(0.2, "read");
-            const io::StateDict shapes = shapeOnlyTensors(compressed->model);
-            const models::FamilyInfo family = models::detectFamily(shapes);
-            const std::vector<codec::TensorRole> roles = codec::detectRoles(shapes).roles;
+            compressed->file = models::openModelFile(toPath(path), {}, progress);
+            if (original)
+                models::checkCompressedMatches(original->file, compressed->file);
             Result r;
-            r.summary = summarise(path, QStringLiteral("hyper_model.safetensors"), family, shapes, roles,
-                                  static_cast<quint64>(QFileInfo(path).size()));
-            for (const std::string& ext : compressed->model.extensions)
-                r.summary.notes.append(QStringLiteral("uses extension: %1").arg(QString::fromStdString(ext)));
-            try {
-                const models::SamConfig config = configFor(models::shapesOf(shapes), toPath(path));
-                compressed->runnable = buildCompressedRunnable(config, compressed->model, path.toStdString(),
-                                                               scaled(progress, 0.2, 0.8), r.summary.runtime);
-                r.summary.architecture = QString::fromStdString(config.variant);
-            } catch (const CancelledError&) {
-                throw;
-            } catch (const Error& e) {
-                r.summary.runtime = QStringLiteral("cannot run");
-                r.summary.notes.append(QStringLiteral("Cannot run this layout in the studio yet: %1")
-                                           .arg(QString::fromStdString(e.what())));
-            }
-            // The report a file allows: storage choices and sizes; errors need the original.
-            LayerReport& report = r.report;
-            report.isEstimate = false;
-            report.compressedBytes = r.summary.fileBytes;
-            for (const format::EncodedTensor& t : compressed->model.tensors) {
-                LayerRow row;
-                row.name = QString::fromStdString(t.name);
-                const std::vector<std::int64_t> shape = t.isEncoded() ? t.shape : t.raw.sizes().vec();
-                for (std::int64_t d : shape)
-                    row.shape.append(d);
-                row.parameters = t.numel();
-                row.originalBytes = static_cast<quint64>(row.parameters) * 4;
-                row.storedBytes = format::storedTensorBytes(t, t.isEncoded() && t.l != compressed->model.l);
-                if (t.isEncoded()) {
-                    row.path = LayerPath::Hyper;
-                    row.l = t.l;
-                    row.U = t.U;
-                    row.K = t.K;
-                    row.bitsPerIndex = t.bits;
-                    row.warning = QStringLiteral("error unknown: compress an original in the studio to measure it");
-                } else {
-                    row.path = !t.loadTypeIsVector ? LayerPath::Raw : (row.parameters < codec::kMinEncodedElements ? LayerPath::Small : LayerPath::Buffer);
-                    row.originalBytes = static_cast<quint64>(t.raw.numel()) * t.raw.element_size();
-                }
-                row.bitsPerWeight = row.parameters == 0 ? 0.0 : 8.0 * static_cast<double>(row.storedBytes) / row.parameters;
-                report.parameters += row.parameters;
-                report.originalBytes += row.originalBytes;
-                report.rows.append(std::move(row));
-            }
-            r.summary.loadSeconds = secondsSince(start);
+            r.summary = summarise(path, compressed->file);
+            r.report = fileReport(*compressed->file.compressed, r.summary.fileBytes);
             r.compressed = std::move(compressed);
             return r;
         },
@@ -427,10 +335,11 @@ void ModelSession::openCompressed(const QString& path)
             compressed_ = outcome.value->compressed;
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
+            const format::CompressedModel& model = *compressed_->file.compressed;
             compressedSettings_ = CompressionSettings{};
-            compressedSettings_.l = compressed_->model.l;
-            compressedSettings_.uList = QVector<quint32>(compressed_->model.uList.begin(), compressed_->model.uList.end());
-            compressedId_ = QStringLiteral("file|") + fileIdentity(path);
+            compressedSettings_.l = model.l;
+            compressedSettings_.uList = QVector<quint32>(model.uList.begin(), model.uList.end());
+            compressedId_ = instanceId(QStringLiteral("file|") + fileIdentity(path));
             emit compressedReady();
         });
 }
@@ -447,7 +356,7 @@ void ModelSession::saveCompressed(const QString& path)
     runJob<bool>(
         this, &pool_,
         [compressed, path] {
-            format::writeCompressedModel(toPath(path), compressed->model);
+            format::writeCompressedModel(toPath(path), *compressed->file.compressed);
             return true;
         },
         [this, path](JobOutcome<bool> outcome) {
@@ -465,12 +374,12 @@ void ModelSession::exportRestored(const QString& path)
     if (!begin(Operation::ExportingRestored))
         return;
     const std::shared_ptr<const Compressed> compressed = compressed_;
-    const std::string wrapper = original_ ? original_->wrapper : std::string();
+    const std::string wrapper = original_ ? original_->file.wrapper : std::string();
     const Progress progress = relay_->progress(&cancel_);
     runJob<bool>(
         this, &pool_,
         [compressed, path, wrapper, progress] {
-            const io::StateDict dense = format::restoreDense(compressed->model, scaled(progress, 0.0, 0.9));
+            const io::StateDict dense = format::restoreDense(*compressed->file.compressed, scaled(progress, 0.0, 0.9));
             progress.checkCancelled();
             io::saveCheckpoint(toPath(path), dense, wrapper);
             progress.report(1.0, "written");

@@ -1,6 +1,9 @@
-// The studio's asynchronous access to models: opening a checkpoint (tensors, family, runnable
-// SAM model, compression estimator), opening an existing compressed file, compressing with
-// progress and cancellation, and writing the compressed file / the restored dense checkpoint.
+// The studio's asynchronous access to models: opening a checkpoint (through core's one entry
+// point, models::openModelFile: tensors, family, roles, runnable SAM model; plus the compression
+// estimator), opening an existing compressed file (refused unless it was made from a model of
+// the open original's family and layout), compressing with progress and cancellation (the
+// runnable compressed model from models::compressedModelFile, as the CLI builds it), and writing
+// the compressed file / the restored dense checkpoint. The studio builds no model itself.
 // Every operation runs on a worker thread; results and errors come back as signals on the GUI
 // thread. One operation runs at a time (isBusy()); widgets never see tensors, only summaries,
 // reports and shared model handles they pass on to the predictor sessions.
@@ -57,11 +60,13 @@ public:
     /// Cancels a running operation and waits for it.
     ~ModelSession() override;
 
-    /// Opens a checkpoint (.pth/.pt/.safetensors): emits originalReady() or failed(). The
-    /// compressed model (if any) is dropped.
+    /// Opens a checkpoint (.pth/.pt/.safetensors): emits originalReady() or failed() (also for a
+    /// compressed file). The compressed model (if any) is dropped.
     void openCheckpoint(const QString& path);
     /// Opens a compressed file (hyper_model.safetensors) to inspect and run it: emits
-    /// compressedReady() or failed(). An open original stays (so masks can be compared).
+    /// compressedReady() or failed(). An open original stays (so masks can be compared); a file
+    /// whose family or tensor layout differs from the open original's fails with a message
+    /// naming both (models::checkCompressedMatches) and changes nothing.
     void openCompressed(const QString& path);
     /// Compresses the open original with `settings`: emits progress(), then compressedReady(),
     /// cancelled() or failed().
@@ -80,7 +85,8 @@ public:
     bool hasOriginal() const;
     const ModelSummary& originalSummary() const { return originalSummary_; }
     std::shared_ptr<const models::SamModel> originalModel() const;
-    /// Identifies the original model (path, size and time stamp) for embedding caches.
+    /// Identifies this original model instance for embedding caches: the file (path, size, time
+    /// stamp) and a serial number, so that opening the same file again gives a new id.
     QString originalModelId() const { return originalId_; }
     quint64 originalFileBytes() const { return originalSummary_.fileBytes; }
     /// The estimator of the open original, or null.
@@ -89,7 +95,9 @@ public:
     bool hasCompressed() const;
     const ModelSummary& compressedSummary() const { return compressedSummary_; }
     std::shared_ptr<const models::SamModel> compressedModel() const;
-    /// Identifies the compressed model (original id + settings, or the compressed file).
+    /// Identifies this compressed model instance for embedding caches (original id + settings, or
+    /// the compressed file, and a serial number): every compression and every opening of a file
+    /// makes a new model, whose embeddings are its own.
     QString compressedModelId() const { return compressedId_; }
     /// The per-layer report of the compressed model (MAE only when compressed in this session).
     const LayerReport& compressedReport() const { return compressedReport_; }

@@ -1,12 +1,14 @@
 // `birkhoff compress CHECKPOINT -o OUT.safetensors [...]`: Hyper-Compression of a checkpoint
 // with the paper's SAM settings by default, writing the authors' hyper_model.safetensors layout
 // and a JSON/CSV report; extensions (overrides, auto l, target modes) on request.
-#include "cli/command.h"
-
+// LibTorch headers must come before Qt's (Qt's "slots" macro breaks them).
 #include "core/codec/compressor.h"
 #include "core/codec/model_roles.h"
 #include "core/format/compressed_writer.h"
-#include "core/io/checkpoint.h"
+#include "core/models/model_file.h"
+
+#include "cli/command.h"
+
 #include "core/util/runtime.h"
 #include "kernels/decode.h"
 
@@ -167,8 +169,13 @@ int runCompress(const QStringList& args)
             options.overrides = codec::readOverrides(toStd(parser.value(QStringLiteral("overrides"))));
 
         const Progress progress = consoleProgress(parser.isSet(QStringLiteral("quiet")) || json);
-        const io::Checkpoint checkpoint = io::loadCheckpoint(input, progress);
-        const codec::ModelRoles roles = codec::detectRoles(checkpoint.tensors);
+        models::OpenModelOptions open;
+        open.buildModel = false;  // the codec needs the tensors and their roles only
+        const models::ModelFile checkpoint = models::openModelFile(input, open, progress);
+        if (checkpoint.kind == io::ModelFileKind::Compressed)
+            throw Error(input.string() + " is already compressed (hyper_model.safetensors layout): compress its "
+                                         "original checkpoint, or decode it first with 'birkhoff restore'");
+        const codec::ModelRoles& roles = checkpoint.roles;
         options.originalFileBytes = checkpoint.fileBytes;
         codec::CompressionResult result = codec::compressModel(checkpoint.tensors, roles.roles, options, progress);
         codec::CompressionReport& report = result.report;

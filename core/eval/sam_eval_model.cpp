@@ -1,16 +1,13 @@
 // SAM models for the evaluation: predictor adapter and loaders (any model file through
-// models::loadSamModel; a checkpoint compressed in memory, run on HyperLinear).
+// models::loadSamModel; a checkpoint compressed in memory, run on HyperLinear through
+// models::compressedModelFile, as the studio runs it).
 #include "core/eval/sam_eval_model.h"
 
 #include "core/codec/compressor.h"
-#include "core/codec/model_roles.h"
-#include "core/io/checkpoint.h"
-#include "core/models/sam_config.h"
+#include "core/models/model_file.h"
 #include "core/models/sam_model.h"
 #include "core/predict/predictor.h"
 #include "core/util/error.h"
-
-#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -106,21 +103,25 @@ LoadedEvalModel compressSamEvalModel(const fs::path& path, const InMemoryCompres
                                      const Progress& progress)
 {
     const auto start = std::chrono::steady_clock::now();
-    const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
-    const std::vector<codec::TensorRole> roles = codec::detectRoles(checkpoint.tensors).roles;
+    models::OpenModelOptions open;
+    open.buildModel = false;  // only the compressed model runs
+    const models::ModelFile original = models::openModelFile(path, open, progress);
+    if (original.kind == io::ModelFileKind::Compressed)
+        throw Error(path.string() + " is already compressed: --compress needs the original checkpoint");
     codec::CompressOptions options;
     options.defaults.l = static_cast<float>(settings.l);
     options.defaults.uList = settings.uList;
     options.defaults.maxRings = settings.maxRings;
-    options.originalFileBytes = checkpoint.fileBytes;
+    options.originalFileBytes = original.fileBytes;
     codec::validateOptions(options);
-    const codec::CompressionResult result = codec::compressModel(checkpoint.tensors, roles, options, progress);
+    codec::CompressionResult result = codec::compressModel(original.tensors, original.roles.roles, options, progress);
     const double compressSeconds = secondsSince(start);
+    const models::ModelFile compressed = models::compressedModelFile(original, std::move(result.model),
+                                                                     result.report.compressedBytes, {}, progress);
+    if (!compressed.model)
+        throw Error(compressed.cannotRun);
+    const std::shared_ptr<models::SamModel> model = compressed.model;
     LoadedEvalModel loaded;
-    const std::optional<fs::path> configPath = models::configBesideCheckpoint(path);
-    const nlohmann::json overrides = configPath ? models::readConfigFile(*configPath) : nlohmann::json();
-    const std::shared_ptr<models::SamModel> model = models::buildCompressedSamModel(
-        result.model, path.string(), configPath ? &overrides : nullptr, models::LoadOptions{}, progress);
     loaded.model = makeSamEvalModel(model);
     char text[224];
     std::snprintf(text, sizeof text, "compressed in memory (%s): ratio %.3f, %.2f bits/weight, %.1f s, %lld Linear layers on HyperLinear",

@@ -1,9 +1,8 @@
-// SAM-family model assembly, name-for-name weight loading and checkpoint opening (original and compressed).
+// SAM-family model assembly and name-for-name weight loading (original and compressed weights);
+// opening files is core/models/model_file.cpp (openModelFile, loadSamModel).
 #include "core/models/sam_model.h"
 
 #include "core/format/encoded_tensor.h"
-#include "core/io/checkpoint.h"
-#include "core/io/safetensors.h"
 #include "core/models/efficient_sam.h"
 #include "core/models/efficient_vit.h"
 #include "core/models/family.h"
@@ -19,8 +18,6 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <fstream>
 #include <set>
 
 namespace birkhoff::models {
@@ -55,41 +52,6 @@ std::map<std::string, LinearImpl*> linearLayers(SamModel& model)
             layers[item.key() + ".weight"] = linear;
     }
     return layers;
-}
-
-/// The authors' / our compressed layout (hyper_model.safetensors) has these global keys.
-bool isCompressedLayout(const io::StateDict& tensors)
-{
-    return tensors.contains("rect_l") && tensors.contains("num_inner_list");
-}
-
-bool isSafetensorsFile(const std::filesystem::path& path)
-{
-    std::ifstream in(path, std::ios::binary);
-    unsigned char head[9] = {};
-    in.read(reinterpret_cast<char*>(head), sizeof head);
-    return in.gcount() == 9 && head[8] == '{';
-}
-
-/// The config.json of `path` (options.configPath, or the one beside it), or nullopt.
-std::optional<nlohmann::json> configOverrides(const std::filesystem::path& path, const LoadOptions& options,
-                                              std::optional<std::filesystem::path>& configPath)
-{
-    configPath = options.configPath;
-    if (!configPath)
-        configPath = configBesideCheckpoint(path);
-    if (!configPath)
-        return std::nullopt;
-    return readConfigFile(*configPath);
-}
-
-/// Shape-only copy of a state dict (meta tensors) for family detection.
-io::StateDict shapesOnly(const TensorShapes& shapes)
-{
-    io::StateDict out;
-    for (const auto& [name, shape] : shapes)
-        out.insert(name, at::empty(shape, at::TensorOptions().device(at::kMeta)));
-    return out;
 }
 
 /// The official loaders of SAM-HQ and EdgeSAM use load_state_dict(strict=False): keys the model
@@ -511,48 +473,6 @@ std::shared_ptr<SamModel> buildCompressedSamModel(const format::CompressedModel&
     fillModelInfo(*model);
     if (!compressed.extensions.empty())
         model->info.notes.push_back("compressed file uses Birkhoff Studio extensions");
-    return model;
-}
-
-std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options,
-                                       const Progress& progress)
-{
-    const auto start = std::chrono::steady_clock::now();
-    const std::string source = path.string();
-    std::optional<std::filesystem::path> configPath;
-    const auto overrides = configOverrides(path, options, configPath);
-    const std::string configSource = configPath ? source + " (config " + configPath->string() + ")" : source;
-
-    std::shared_ptr<SamModel> model;
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(path, ec) && isSafetensorsFile(path)) {
-        const io::SafetensorsContent content = io::readSafetensors(path);
-        if (isCompressedLayout(content.tensors)) {
-            const format::CompressedModel compressed = format::parseCompressedModel(content, source);
-            model = buildCompressedSamModel(compressed, configSource, overrides ? &*overrides : nullptr, options,
-                                            progress);
-            TensorShapes shapes;
-            for (const auto& t : compressed.tensors)
-                shapes[t.name] = t.isEncoded() ? t.shape : t.raw.sizes().vec();
-            model->info.family = detectFamily(shapesOnly(shapes)).displayName;
-            model->info.format = options.compressedRun == CompressedRun::HyperLinear ? "compressed (HyperLinear)"
-                                 : options.compressedRun == CompressedRun::Reference
-                                     ? "compressed (HyperLinear reference path)"
-                                     : "compressed (decoded to dense)";
-        }
-    }
-    if (!model) {
-        const io::Checkpoint checkpoint = io::loadCheckpoint(path, progress);
-        const SamConfig config =
-            inferSamConfig(shapesOf(checkpoint.tensors), overrides ? &*overrides : nullptr, configSource);
-        model = buildSamModel(config, checkpoint.tensors, source);
-        model->info.family = detectFamily(checkpoint.tensors).displayName;
-        model->info.format = io::checkpointFormatName(checkpoint.format);
-        model->info.notes = checkpoint.notes;
-    }
-    model->info.path = path;
-    model->info.configPath = configPath;
-    model->info.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     return model;
 }
 

@@ -6,6 +6,7 @@
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 #include "tests/ui/scripted_dialogs.h"
+#include "core/io/model_file_kind.h"
 #include "ui/main_window.h"
 #include "ui/device_options.h"
 #include "ui/model_panel.h"
@@ -210,7 +211,7 @@ private slots:
     {
         QVERIFY(MainWindow::isImageFile(QStringLiteral("/x/dog.JPG")));
         QVERIFY(!MainWindow::isImageFile(QStringLiteral("/x/model.pth")));
-        QVERIFY(!MainWindow::isCompressedModelFile(QStringLiteral("/x/missing.safetensors")));
+        QCOMPARE(birkhoff::io::detectModelFileKind("/x/missing.safetensors"), birkhoff::io::ModelFileKind::Checkpoint);
     }
 };
 

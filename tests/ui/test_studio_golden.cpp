@@ -3,7 +3,8 @@
 // change with l, U and M, compress with the progress bar reaching 100 %, open dog_320.png, click
 // a point and get masks in both panes with an IoU readout, switch candidates and the difference
 // view, undo / redo the point, set a per-layer override through the layer menu, and export the
-// masks as PNG and COCO RLE JSON. One main window serves all steps (they run in order).
+// masks as PNG and COCO RLE JSON, open the saved compressed file; then the golden SAM 2.1 tiny
+// checkpoint compresses and runs in both panes. One main window serves all steps (in order).
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 #include "tests/ui/scripted_dialogs.h"
@@ -19,6 +20,7 @@
 #include "ui/workspace_widget.h"
 
 #include "core/eval/rle.h"
+#include "core/io/model_file_kind.h"
 #include "core/predict/image_io.h"
 
 #include <opencv2/core.hpp>
@@ -162,7 +164,7 @@ private slots:
         QVERIFY(saved.wait(kTimeout));
         QVERIFY(QFileInfo::exists(path));
         QCOMPARE(static_cast<quint64>(QFileInfo(path).size()), window_->shownReport().compressedBytes);
-        QVERIFY(MainWindow::isCompressedModelFile(path));
+        QCOMPARE(birkhoff::io::detectModelFileKind(path.toStdString()), birkhoff::io::ModelFileKind::Compressed);
     }
 
     void clickGivesMasksInBothPanes()
@@ -362,6 +364,31 @@ private slots:
                                      !ws->prediction(WorkspaceWidget::Original).isEmpty(),
                                  kTimeout);
         QVERIFY(ws->maskIouBetweenPanes() >= 0.0);
+    }
+
+    void sam2CompressesAndRunsInBothPanes()
+    {
+        // The golden SAM 2.1 checkpoint holds Linear weights of the video memory that the image
+        // model does not run; compressing it must still give a runnable compressed model.
+        BIRKHOFF_REQUIRE_GOLDEN("sam2_tiny/sam2_tiny.pth");
+        QSignalSpy failed(window_->modelSession(), &ModelSession::failed);
+        QSignalSpy opened(window_->modelSession(), &ModelSession::originalReady);
+        window_->openFile(birkhoff::test::goldenPath(QStringLiteral("sam2_tiny/sam2_tiny.pth")));
+        QTRY_VERIFY_WITH_TIMEOUT(!opened.isEmpty() || !failed.isEmpty(), kTimeout);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.isEmpty() ? QString() : failed.first().at(1).toString()));
+        QSignalSpy compressed(window_->modelSession(), &ModelSession::compressedReady);
+        window_->action(QStringLiteral("actionCompress"))->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(!compressed.isEmpty() || !failed.isEmpty(), kTimeout);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.isEmpty() ? QString() : failed.first().at(1).toString()));
+        const QString runtime = window_->modelSession()->compressedSummary().runtime;
+        QVERIFY2(runtime.startsWith(QStringLiteral("HyperLinear on")), qPrintable(runtime));
+        WorkspaceWidget* ws = window_->workspace();
+        ws->prompts()->addPoint(QPointF(160, 107), 1);
+        QTRY_VERIFY_WITH_TIMEOUT(!ws->prediction(WorkspaceWidget::Original).isEmpty() &&
+                                     !ws->prediction(WorkspaceWidget::Compressed).isEmpty(),
+                                 kTimeout);
+        QCOMPARE(ws->session(WorkspaceWidget::Compressed)->state(), PaneState::Ready);
+        QVERIFY2(dialogs_.errors().isEmpty(), qPrintable(dialogs_.errors().join(QLatin1Char('\n'))));
     }
 
 private:

@@ -1,5 +1,5 @@
-# GUI tests (offscreen): widgets on synthetic data, the studio end to end on the golden tiny SAM,
-# cancellation, responsiveness under a ViT-B-sized model, and the --screenshot mode under Xvfb.
+# GUI tests (offscreen): widgets on synthetic data, the studio end to end on the golden tiny SAM
+# and on every family's small model, cancellation, responsiveness under a ViT-B-sized model, and the --screenshot mode under Xvfb.
 set(BIRKHOFF_UI_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 birkhoff_add_qtest(NAME ui.main_window EXECUTABLE tests_ui CLASS TestMainWindow
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_main_window.cpp ${BIRKHOFF_UI_TEST_DIR}/scripted_dialogs.h LABELS gui)
@@ -13,6 +13,19 @@ birkhoff_add_qtest(NAME ui.settings EXECUTABLE tests_ui CLASS TestStudioSettings
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_settings.cpp LABELS gui)
 birkhoff_add_qtest(NAME ui.studio_golden EXECUTABLE tests_ui CLASS TestStudioGolden
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_golden.cpp LABELS gui golden)
+# Every SAM family's small random-weight model (built by tests/core/models/family_test_support).
+birkhoff_add_qtest(NAME ui.studio_models EXECUTABLE tests_ui CLASS TestStudioModels
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_models.cpp
+          ${PROJECT_SOURCE_DIR}/tests/core/models/family_test_support.cpp
+          ${PROJECT_SOURCE_DIR}/tests/core/models/model_test_support.cpp
+          ${PROJECT_SOURCE_DIR}/tests/core/models/sam_keys.cpp
+  LABELS gui)
+# Those helpers include Qt before LibTorch, whose JIT headers use the identifier `slots`.
+set_source_files_properties(
+  ${PROJECT_SOURCE_DIR}/tests/core/models/family_test_support.cpp
+  ${PROJECT_SOURCE_DIR}/tests/core/models/model_test_support.cpp
+  ${PROJECT_SOURCE_DIR}/tests/core/models/sam_keys.cpp
+  PROPERTIES COMPILE_DEFINITIONS QT_NO_KEYWORDS)
 birkhoff_add_qtest(NAME ui.studio_cancel EXECUTABLE tests_ui CLASS TestStudioCancel
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_cancel.cpp LABELS gui)
 birkhoff_add_qtest(NAME ui.studio_responsiveness EXECUTABLE tests_ui CLASS TestStudioResponsiveness
