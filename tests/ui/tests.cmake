@@ -1,5 +1,6 @@
 # GUI tests (offscreen): widgets on synthetic data, the studio end to end on the golden tiny SAM
-# and on every family's small model, cancellation, responsiveness under a ViT-B-sized model, and the --screenshot mode under Xvfb.
+# and on every family's small model, cancellation, responsiveness under a ViT-B-sized model, and
+# the --screenshot mode under Xvfb.
 set(BIRKHOFF_UI_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
 birkhoff_add_qtest(NAME ui.main_window EXECUTABLE tests_ui CLASS TestMainWindow
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_main_window.cpp ${BIRKHOFF_UI_TEST_DIR}/scripted_dialogs.h LABELS gui)
@@ -20,7 +21,8 @@ birkhoff_add_qtest(NAME ui.studio_models EXECUTABLE tests_ui CLASS TestStudioMod
           ${PROJECT_SOURCE_DIR}/tests/core/models/model_test_support.cpp
           ${PROJECT_SOURCE_DIR}/tests/core/models/sam_keys.cpp
   LABELS gui)
-# Those helpers include Qt before LibTorch, whose JIT headers use the identifier `slots`.
+# Those helpers include Qt before LibTorch, whose JIT headers use the identifier `slots`; tests_ui
+# has no precompiled LibTorch header to put it first (tests_core has), so Qt's keywords are off.
 set_source_files_properties(
   ${PROJECT_SOURCE_DIR}/tests/core/models/family_test_support.cpp
   ${PROJECT_SOURCE_DIR}/tests/core/models/model_test_support.cpp
