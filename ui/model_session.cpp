@@ -319,8 +319,13 @@ void ModelSession::openCompressed(const QString& path)
                 io::detectModelFileKind(toPath(path)) != io::ModelFileKind::Compressed)
                 throw Error(path.toStdString() + " is not a compressed model (no safetensors header with rect_l and "
                                                  "num_inner_list): open it with File > Open Model (Ctrl+O)");
+            // Next to its original (same layout, checked below), a file without a config.json of its
+            // own runs with the original's.
+            models::OpenModelOptions options;
+            if (original && !models::configBesideCheckpoint(toPath(path)))
+                options.load.configPath = original->file.configPath;
             auto compressed = std::make_shared<Compressed>();
-            compressed->file = models::openModelFile(toPath(path), {}, progress);
+            compressed->file = models::openModelFile(toPath(path), options, progress);
             if (original)
                 models::checkCompressedMatches(original->file, compressed->file);
             Result r;

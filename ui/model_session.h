@@ -66,7 +66,8 @@ public:
     /// Opens a compressed file (hyper_model.safetensors) to inspect and run it: emits
     /// compressedReady() or failed(). An open original stays (so masks can be compared); a file
     /// whose family or tensor layout differs from the open original's fails with a message
-    /// naming both (models::checkCompressedMatches) and changes nothing.
+    /// naming both (models::checkCompressedMatches) and changes nothing. Without a config.json
+    /// beside it, the file runs with the open original's.
     void openCompressed(const QString& path);
     /// Compresses the open original with `settings`: emits progress(), then compressedReady(),
     /// cancelled() or failed().

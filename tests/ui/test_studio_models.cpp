@@ -3,7 +3,8 @@
 // as safetensors with the config.json each needs): SAM v1 ViT, MobileSAM, SAM 2, SAM-HQ (ViT and
 // tiny), EfficientSAM, EdgeSAM, SlimSAM, MedSAM and EfficientViT-SAM each go open -> compress ->
 // prompt -> masks in both panes. Then the compressed-file paths: the same compressed file opened
-// twice (and the same settings compressed twice) keeps the compressed pane answering prompts,
+// twice (saved in another folder, so it runs with the original's config.json), and the same
+// settings compressed twice, keep the compressed pane answering prompts,
 // and a compressed file made from another model (another family, or the same family with another
 // layout) is refused with a message box and changes nothing.
 // LibTorch's headers come first: its JIT headers use the identifier `slots`, which Qt defines as
@@ -174,7 +175,8 @@ private slots:
     void reopenedCompressedFileKeepsAnswering()
     {
         const QString checkpoint = writeCheckpoint(test::samVitCase(), QStringLiteral("reopen"), 21);
-        const QString compressedPath = caseDir(QStringLiteral("reopen")) + QStringLiteral("/c.safetensors");
+        // Saved in another folder: it runs with the original's config.json.
+        const QString compressedPath = caseDir(QStringLiteral("reopen_saved")) + QStringLiteral("/c.safetensors");
         Studio studio(QStringLiteral("reopen"));
         QSignalSpy failed(studio.session(), &ModelSession::failed);
         QSignalSpy opened(studio.session(), &ModelSession::originalReady);
@@ -188,7 +190,10 @@ private slots:
         ws->prompts()->addPoint(QPointF(40, 30), 1);
         QSignalSpy paneFailed(ws, &WorkspaceWidget::paneFailed);
 
-        // The compressed pane answers the prompt after every step; the prompt stays.
+        // The compressed pane answers the prompt after every step (the prompt stays), always with
+        // the masks of the first compression: the saved file is that model, and compressing
+        // again with the same settings gives it again.
+        MaskPrediction first;
         const auto expectCompressedMasks = [&](const char* step) {
             QTRY_VERIFY_WITH_TIMEOUT(!ws->prediction(WorkspaceWidget::Compressed).isEmpty() || !paneFailed.isEmpty(),
                                      kTimeout);
@@ -196,6 +201,19 @@ private slots:
                      qPrintable(QStringLiteral("%1: %2").arg(QLatin1String(step),
                                                             paneFailed.isEmpty() ? QString() : paneFailed.first().at(1).toString())));
             QCOMPARE(ws->session(WorkspaceWidget::Compressed)->state(), PaneState::Ready);
+            const MaskPrediction& now = ws->prediction(WorkspaceWidget::Compressed);
+            if (first.isEmpty())
+                first = now;
+            QCOMPARE(now.candidates.size(), first.candidates.size());
+            for (int k = 0; k < now.candidates.size(); ++k) {
+                QVERIFY2(now.candidates[k].predictedIou == first.candidates[k].predictedIou,
+                         qPrintable(QStringLiteral("%1: candidate %2 predicted IoU %3, first compression %4")
+                                        .arg(QLatin1String(step))
+                                        .arg(k)
+                                        .arg(now.candidates[k].predictedIou, 0, 'g', 9)
+                                        .arg(first.candidates[k].predictedIou, 0, 'g', 9)));
+                QVERIFY(now.candidates[k].mask == first.candidates[k].mask);
+            }
         };
         const auto compress = [&] {
             QSignalSpy done(studio.session(), &ModelSession::compressedReady);
