@@ -202,6 +202,12 @@ private slots:
         const QString good = scratch(QStringLiteral("small_c.safetensors"));
         r = runCli({QStringLiteral("compress"), input, QStringLiteral("-o"), good, QStringLiteral("--quiet")});
         QCOMPARE(r.exitCode, 0);
+        // A compressed file is not compressed again (it would be taken for a generic checkpoint).
+        const QString twice = scratch(QStringLiteral("small_cc.safetensors"));
+        r = runCli({QStringLiteral("compress"), good, QStringLiteral("-o"), twice, QStringLiteral("--quiet")});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("already compressed")) && r.err.contains(good), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(twice));
         io::StateDict tensors = io::readSafetensors(good.toStdString()).tensors;
         tensors.insertOrAssign("net.blocks.0.fc1.weight.encoded_index", at::zeros({10}, at::kByte));
         const QString broken = scratch(QStringLiteral("broken.safetensors"));
