@@ -3,6 +3,7 @@
 // LibTorch headers must come before Qt's (Qt's "slots" macro breaks them).
 #include "core/bench/model_bench.h"
 #include "core/predict/image_io.h"
+#include "core/util/runtime.h"
 
 #include "cli/bench.h"
 #include "cli/command.h"
@@ -103,6 +104,7 @@ int runBenchModel(const QStringList& args)
             j["clicks"] = options.clicks;
             j["masks_per_click"] = predict::maskOutputName(options.output);
             j["load_average_1min"] = loadAverage();
+            j["allocator"] = allocatorReport();
             j["models"] = nlohmann::json::array();
             for (const auto& r : results)
                 j["models"].push_back(resultJson(r));
@@ -118,6 +120,7 @@ int runBenchModel(const QStringList& args)
         std::printf("image %dx%d, %d encoder runs, %d clicks (%s masks), %d threads, load average %.2f\n", image.cols,
                     image.rows, options.encoderRuns, options.clicks, predict::maskOutputName(options.output),
                     results.front().threads, loadAverage());
+        std::printf("allocator: %s\n", allocatorReport().c_str());
         std::printf("%-11s %-11s %8s %11s %11s %11s %11s %9s %10s %9s\n", "model", "variant", "load ms", "encoder ms",
                     "decoder ms", "postproc ms", "click ms", "click cpu", "weights MB", "peak MB");
         for (const auto& r : results)
