@@ -150,7 +150,7 @@ void printText(const io::Checkpoint& ckpt, const models::FamilyInfo& family,
     const models::RunSupport run = models::runSupport(family);
     std::printf("runs        %s\n", run.runnable ? "yes (birkhoff segment / compare)"
                                                   : ("no: " + run.reason).c_str());
-    std::printf("checked     %s\n", models::officialCheck(family).text.c_str());
+    std::printf("official    %s\n", models::officialCheck(family).text.c_str());
     std::printf("parameters  %s in %zu tensors", grouped(s.parameters).c_str(), ckpt.tensors.size());
     if (s.bufferElements > 0)
         std::printf(" (+ %s buffer elements)", grouped(s.bufferElements).c_str());

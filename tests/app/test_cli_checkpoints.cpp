@@ -62,7 +62,7 @@ private slots:
         QVERIFY(r.out.contains(QStringLiteral("{'model': ...}")));
         QVERIFY2(r.out.contains(QStringLiteral("parameters  152 in 6 tensors (+ 5 buffer elements)")), qPrintable(r.out));
         QVERIFY(r.out.contains(QStringLiteral("float16 (1), float32 (4), int64 (1)")));
-        QVERIFY2(r.out.contains(QStringLiteral("checked     not run (unknown layout)")), qPrintable(r.out));
+        QVERIFY2(r.out.contains(QStringLiteral("official    not run (unknown layout)")), qPrintable(r.out));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("encoder\\.fc\\.weight +\\[8, 4\\] +float32 +linear weight"))));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("encoder\\.conv\\.weight +\\[4, 3, 3, 3\\] +float16 +conv"))));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("num_batches_tracked +\\[\\] +int64 +buffer"))));

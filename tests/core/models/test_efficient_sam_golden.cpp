@@ -9,7 +9,8 @@
 // positional encoding, 1e-6 for the input; a mask pixel may differ only where the official logit
 // is within 1e-4 of the threshold. Also: the decoder's head count is not in the checkpoint, so
 // without it the loader says so; and the model compressed in memory with the codec's paper
-// defaults (HyperLinear) gives masks that agree with the uncompressed model's.
+// defaults runs on HyperLinear (equal to its dense-decoded weights within 1e-4) and gives masks
+// that agree with the uncompressed model's (IoU >= 0.8; measured 0.83-0.99).
 #include "core/models/efficient_sam.h"
 #include "core/predict/image_io.h"
 #include "core/predict/predictor.h"

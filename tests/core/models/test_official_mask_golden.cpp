@@ -7,7 +7,8 @@
 // IoU within 1e-5 (max |a - b| / max(1, max |ref|), as the SAM v1 golden test), and the mask
 // PNG identical except pixels whose logit lies within 1e-4 of the threshold (our logit: the
 // official one is not stored). Also the model compressed in memory with the codec's paper
-// defaults (HyperLinear) gives masks that agree with the uncompressed model's.
+// defaults runs on HyperLinear (equal to its dense-decoded weights within 1e-4) and gives masks
+// that agree with the uncompressed model's (IoU >= 0.8; measured 0.83-0.99).
 #include "core/predict/image_io.h"
 #include "core/predict/predictor.h"
 #include "tests/core/models/model_test_support.h"
