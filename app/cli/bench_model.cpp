@@ -3,6 +3,9 @@
 // LibTorch headers must come before Qt's (Qt's "slots" macro breaks them).
 #include "core/bench/model_bench.h"
 #include "core/predict/image_io.h"
+#include "core/predict/pipeline.h"
+#include "core/util/atomic_file.h"
+#include "core/util/runtime.h"
 
 #include "cli/bench.h"
 #include "cli/command.h"
@@ -65,6 +68,11 @@ int runBenchModel(const QStringList& args)
     parser.addOption({QStringLiteral("multimask"),
                       QStringLiteral("Per click, upscale the 3 candidate masks (default: the single mask of a live "
                                      "preview, ONNX rule).")});
+    parser.addOption({QStringLiteral("save-input"),
+                      QStringLiteral("Also write the original model's encoder input for the image (float32 NCHW, "
+                                     "little-endian, raw) to FILE, so another runtime can be timed on the same "
+                                     "tensor (scripts/bench_onnxruntime.sh)."),
+                      QStringLiteral("FILE")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print JSON instead of text.")});
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
@@ -93,6 +101,14 @@ int runBenchModel(const QStringList& args)
         const cv::Mat image = parser.isSet(QStringLiteral("image"))
                                   ? predict::readImageRgb(parser.value(QStringLiteral("image")).toStdString())
                                   : bench::syntheticBenchImage({1024, 768});
+        if (parser.isSet(QStringLiteral("save-input"))) {
+            const auto model = loadModelFile(original, config);
+            cv::Size inputSize;
+            const at::Tensor input = predict::preprocessImage(image, model->config(), inputSize).contiguous();
+            writeFileAtomically(parser.value(QStringLiteral("save-input")).toStdString(), [&](AtomicFileWriter& out) {
+                out.write(input.data_ptr<float>(), static_cast<std::size_t>(input.numel()) * sizeof(float));
+            });
+        }
         const bool json = parser.isSet(QStringLiteral("json"));
         const auto results = bench::benchmarkModels(models, image, options, consoleProgress(json));
 
@@ -103,6 +119,7 @@ int runBenchModel(const QStringList& args)
             j["clicks"] = options.clicks;
             j["masks_per_click"] = predict::maskOutputName(options.output);
             j["load_average_1min"] = loadAverage();
+            j["allocator"] = allocatorReport();
             j["models"] = nlohmann::json::array();
             for (const auto& r : results)
                 j["models"].push_back(resultJson(r));
@@ -118,6 +135,7 @@ int runBenchModel(const QStringList& args)
         std::printf("image %dx%d, %d encoder runs, %d clicks (%s masks), %d threads, load average %.2f\n", image.cols,
                     image.rows, options.encoderRuns, options.clicks, predict::maskOutputName(options.output),
                     results.front().threads, loadAverage());
+        std::printf("allocator: %s\n", allocatorReport().c_str());
         std::printf("%-11s %-11s %8s %11s %11s %11s %11s %9s %10s %9s\n", "model", "variant", "load ms", "encoder ms",
                     "decoder ms", "postproc ms", "click ms", "click cpu", "weights MB", "peak MB");
         for (const auto& r : results)

@@ -1,6 +1,7 @@
 // `birkhoff inspect FILE [--json]`: what a checkpoint holds - format, wrapper, the detected SAM
-// family and variant, parameter count, element types, and every tensor's name, shape, element
-// type and kind (linear weight, conv, norm, embedding, buffer, ...).
+// family and variant, whether it runs and whether its pipeline is checked against the official
+// implementation, parameter count, element types, and every tensor's name, shape, element type
+// and kind (linear weight, conv, norm, embedding, buffer, ...).
 #include "cli/command.h"
 
 #include "core/io/checkpoint.h"
@@ -112,6 +113,8 @@ nlohmann::json toJson(const io::Checkpoint& ckpt, const models::FamilyInfo& fami
     f["runnable"] = run.runnable;
     if (!run.runnable)
         f["run_note"] = run.reason;
+    const models::OfficialCheck check = models::officialCheck(family);
+    f["official_check"] = {{"golden", check.golden}, {"text", check.text}};
     j["family"] = f;
     j["tensor_count"] = ckpt.tensors.size();
     j["parameters"] = s.parameters;
@@ -147,6 +150,7 @@ void printText(const io::Checkpoint& ckpt, const models::FamilyInfo& family,
     const models::RunSupport run = models::runSupport(family);
     std::printf("runs        %s\n", run.runnable ? "yes (birkhoff segment / compare)"
                                                   : ("no: " + run.reason).c_str());
+    std::printf("official    %s\n", models::officialCheck(family).text.c_str());
     std::printf("parameters  %s in %zu tensors", grouped(s.parameters).c_str(), ckpt.tensors.size());
     if (s.bufferElements > 0)
         std::printf(" (+ %s buffer elements)", grouped(s.bufferElements).c_str());

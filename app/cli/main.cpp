@@ -28,6 +28,7 @@ void printUsage(FILE* to)
 
 int main(int argc, char** argv)
 {
+    birkhoff::configureAllocator();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("birkhoff"));
     QCoreApplication::setOrganizationName(QStringLiteral("Birkhoff Studio"));

@@ -39,6 +39,7 @@ std::optional<birkhoff::ui::PromptPoint> parsePoint(const QString& text)
 
 int main(int argc, char** argv)
 {
+    birkhoff::configureAllocator();
     // --version and --help must work without a display (packaging tests, SSH sessions).
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--version") == 0) {

@@ -27,8 +27,10 @@ void inferSamHead(const ShapeReader& r, SamConfig& c, const std::string& promptP
 /// EfficientSAM's prompt encoder and decoder.
 void inferEfficientSamHead(const ShapeReader& r, SamConfig& c);
 
-/// Applies the config.json keys of the families above and the keys every family shares
-/// ("preprocessing": "sam" | "sam2" | "efficient_sam" | "medsam", "encoder_input_size"), and
+/// Applies the config.json keys of the families above (EfficientSAM: "encoder_num_heads" and
+/// "decoder_num_heads", build_efficient_sam's names; neither is in the shapes) and the keys every
+/// family shares ("preprocessing": "sam" | "sam2" | "efficient_sam" | "medsam",
+/// "encoder_input_size"), and
 /// SAM 2's official nested config ({"config": {"model": ...}}, {"model": ...} or the model
 /// object itself with image_encoder.trunk / image_encoder.neck). Values that contradict the
 /// shapes throw. Applied keys are recorded in c.overrides.

@@ -173,7 +173,15 @@ EfficientSamVitEncoder::EfficientSamVitEncoder(const EfficientSamVitConfig& conf
 
 at::Tensor EfficientSamVitEncoder::forward(const at::Tensor& image) const
 {
-    at::Tensor x = patchProj_->forward(image).permute({0, 2, 3, 1});  // [B, g, g, C]
+    return forwardTraced(image, nullptr);
+}
+
+at::Tensor EfficientSamVitEncoder::forwardTraced(const at::Tensor& image, EfficientSamTrace* trace) const
+{
+    const at::Tensor patches = patchProj_->forward(image);  // [B, C, g, g]
+    if (trace)
+        trace->patchEmbed = patches;
+    at::Tensor x = patches.permute({0, 2, 3, 1});  // [B, g, g, C]
     const std::int64_t b = x.size(0), h = x.size(1), w = x.size(2), c = x.size(3);
     at::Tensor pos = config_.posEmbedHasCls ? posEmbed_.slice(1, 1) : posEmbed_;
     const std::int64_t grid = config_.posEmbedGrid;
@@ -181,8 +189,11 @@ at::Tensor EfficientSamVitEncoder::forward(const at::Tensor& image) const
     if (grid != h || grid != w)
         pos = at::upsample_bicubic2d(pos.permute({0, 3, 1, 2}), {h, w}, /*align_corners=*/false).permute({0, 2, 3, 1});
     x = (x + pos).reshape({b, h * w, c});
-    for (const auto& block : blocks_)
+    for (const auto& block : blocks_) {
         x = block->forward(x);
+        if (trace)
+            trace->blocks.push_back(x);
+    }
     x = x.reshape({b, h, w, c}).permute({0, 3, 1, 2});
     x = neckNorm1_->forward(neckConv1_->forward(x));
     return neckNorm2_->forward(neckConv2_->forward(x));

@@ -28,11 +28,21 @@ class EfficientSamBlockImpl;
 class EfficientSamTwoWayBlockImpl;
 class EfficientSamMlpImpl;
 
+/// Intermediate outputs of EfficientSamVitEncoder::forwardTraced, as the official modules
+/// return them (golden tests compare them stage by stage).
+struct EfficientSamTrace {
+    at::Tensor patchEmbed;           ///< patch_embed output [B, C, g, g]
+    std::vector<at::Tensor> blocks;  ///< every block's output [B, g*g, C]
+};
+
 class EfficientSamVitEncoder : public ImageEncoder {
 public:
     /// `imageSize`: encoder input side; the token grid is imageSize / patchSize.
     EfficientSamVitEncoder(const EfficientSamVitConfig& config, std::int64_t imageSize);
     at::Tensor forward(const at::Tensor& image) const override;
+    /// forward() that also records the patch embedding and every block's output in `trace`
+    /// (when not null). Same input, output and errors as forward().
+    at::Tensor forwardTraced(const at::Tensor& image, EfficientSamTrace* trace) const;
 
     const EfficientSamVitConfig& config() const { return config_; }
 

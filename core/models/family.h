@@ -56,6 +56,22 @@ struct RunSupport {
 /// can be compressed but not run.
 RunSupport runSupport(const FamilyInfo& family);
 
+/// Whether a family's pipeline is verified against its official implementation (golden tests
+/// on official outputs in ../shared/golden) or only checked for consistency (the small
+/// random-weight models of core.models.family_models, configuration inference on the official
+/// key lists).
+struct OfficialCheck {
+    bool golden = false;
+    /// The golden tests that cover the family, or "checked for consistency only, not against
+    /// the official implementation" (and which part of a family that applies to).
+    std::string text;
+};
+
+/// Golden tests: SAM ViT (SAM's pipeline; MedSAM's, which shares its layout, is consistency
+/// only), SAM-HQ, SAM 2/2.1, MobileSAM/TinySAM, EdgeSAM, EfficientSAM. Consistency only:
+/// SlimSAM, EfficientViT-SAM; unknown layouts are not run.
+OfficialCheck officialCheck(const FamilyInfo& family);
+
 enum class TensorKind {
     LinearWeight,   ///< weight [out, in] of a Linear layer
     LinearBias,     ///< bias [out] of a Linear layer

@@ -62,6 +62,10 @@ const char* const kEfficientSamHeadsNote =
     "EfficientSAM encoder heads are not in the shapes: width / 64 taken (official Ti/S); set encoder_num_heads in "
     "config.json otherwise";
 
+const char* const kEfficientSamDecoderHeadsNote =
+    "EfficientSAM decoder heads are not in the shapes: the official 8 taken (its decoder is 256 wide, this one is "
+    "not); set transformer_num_heads (or decoder_num_heads) in config.json otherwise";
+
 void dropNote(SamConfig& c, const char* note)
 {
     c.notes.erase(std::remove(c.notes.begin(), c.notes.end(), std::string(note)), c.notes.end());
@@ -633,7 +637,10 @@ void inferEfficientSamHead(const ShapeReader& r, SamConfig& c)
     h.attentionDownsampleRate = h.promptEmbedDim / internal;
     h.iouHeadDepth = r.countIndexed(md + "iou_prediction_head.layers.", ".0.weight") + 1;
     h.iouHeadHiddenDim = linearOut(r, md + "iou_prediction_head.layers.0.0");
+    // build_efficient_sam's decoder_num_heads; a decoder of another width comes from a modified builder.
     h.transformerNumHeads = 8;
+    if (h.promptEmbedDim != 256)
+        c.notes.push_back(kEfficientSamDecoderHeadsNote);
     auto& e = h.efficientSam;
     e.upscalingDims.clear();
     for (std::int64_t i = 0; r.has(md + "final_output_upscaling_layers." + std::to_string(i) + ".0.weight"); ++i)
@@ -672,6 +679,12 @@ void applyFamilyOverrides(const nlohmann::json& json, const std::string& source,
                         std::to_string(c.efficientSamVit.embedDim));
         c.efficientSamVit.numHeads = n;
         dropNote(c, kEfficientSamHeadsNote);
+    }
+    if (c.decoder == DecoderKind::EfficientSam) {
+        if (root.integer("decoder_num_heads", n))  // build_efficient_sam's name
+            c.head.transformerNumHeads = n;
+        if (root.value("decoder_num_heads") || root.value("transformer_num_heads"))
+            dropNote(c, kEfficientSamDecoderHeadsNote);
     }
     if (c.encoder == EncoderKind::Hiera) {
         if (const nlohmann::json* model = sam2ModelObject(json)) {

@@ -8,9 +8,11 @@
 #include <torch/version.h>
 
 #include <dlfcn.h>
+#include <malloc.h>
 #include <link.h>
 #include <omp.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <thread>
@@ -24,6 +26,45 @@ namespace birkhoff {
 std::string versionString()
 {
     return BIRKHOFF_VERSION;
+}
+
+namespace {
+
+constexpr int kAllocatorThresholdBytes = 1 << 30;
+
+struct AllocatorState {
+    bool mmapThresholdSet = false;
+    bool trimThresholdSet = false;
+    bool fromEnvironment = false;
+};
+
+AllocatorState& allocatorState()
+{
+    static AllocatorState state;
+    return state;
+}
+
+}  // namespace
+
+void configureAllocator()
+{
+    AllocatorState& state = allocatorState();
+    if (std::getenv("MALLOC_MMAP_THRESHOLD_") != nullptr || std::getenv("MALLOC_TRIM_THRESHOLD_") != nullptr) {
+        state.fromEnvironment = true;
+        return;
+    }
+    state.mmapThresholdSet = mallopt(M_MMAP_THRESHOLD, kAllocatorThresholdBytes) == 1;
+    state.trimThresholdSet = mallopt(M_TRIM_THRESHOLD, kAllocatorThresholdBytes) == 1;
+}
+
+std::string allocatorReport()
+{
+    const AllocatorState& state = allocatorState();
+    if (state.fromEnvironment)
+        return "glibc malloc, thresholds from MALLOC_*_THRESHOLD_ environment variables";
+    if (state.mmapThresholdSet && state.trimThresholdSet)
+        return "glibc malloc, memory kept for reuse below 1 GiB (mmap and trim thresholds 1 GiB)";
+    return "glibc malloc, default thresholds (large temporaries are returned to the system)";
 }
 
 void configureThreads(int threads)
@@ -86,6 +127,7 @@ std::string runtimeReport()
     if (openblasThreads != nullptr)
         s << " (" << openblasThreads() << " threads)";
     s << '\n';
+    s << "allocator: " << allocatorReport() << '\n';
     s << "CPU kernels ISA: " << kernels::cpuIsaName(kernels::detectCpuIsa()) << '\n';
     if (at::hasCUDA())
         s << "CUDA: available\n";

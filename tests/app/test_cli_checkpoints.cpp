@@ -62,6 +62,7 @@ private slots:
         QVERIFY(r.out.contains(QStringLiteral("{'model': ...}")));
         QVERIFY2(r.out.contains(QStringLiteral("parameters  152 in 6 tensors (+ 5 buffer elements)")), qPrintable(r.out));
         QVERIFY(r.out.contains(QStringLiteral("float16 (1), float32 (4), int64 (1)")));
+        QVERIFY2(r.out.contains(QStringLiteral("official    not run (unknown layout)")), qPrintable(r.out));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("encoder\\.fc\\.weight +\\[8, 4\\] +float32 +linear weight"))));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("encoder\\.conv\\.weight +\\[4, 3, 3, 3\\] +float16 +conv"))));
         QVERIFY(r.out.contains(QRegularExpression(QStringLiteral("num_batches_tracked +\\[\\] +int64 +buffer"))));
@@ -99,6 +100,8 @@ private slots:
         QCOMPARE(j["wrapper"].get<std::string>(), std::string("model"));
         QCOMPARE(j["heuristic_kinds"].get<int>(), 0);
         QCOMPARE(j["parameters"].get<int>(), 1666154);
+        QVERIFY(j["family"]["official_check"]["golden"].get<bool>());
+        QVERIFY(j["family"]["official_check"]["text"].get<std::string>().find("core.models.sam2_golden") != std::string::npos);
     }
 
     void convertRoundTripsBitExactly()

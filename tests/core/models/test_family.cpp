@@ -1,7 +1,8 @@
 // Family detection and tensor kinds: for every variant table in ../shared/docs/sam-keys a
 // synthetic state dict with exactly those keys and shapes is detected as its family and variant,
 // and every key's kind matches the owning module class (and param|buffer) column; unknown layouts
-// fall back to the documented heuristic; the golden tiny models are detected as their families.
+// fall back to the documented heuristic; the golden tiny models are detected as their families;
+// officialCheck() names registered golden tests, or says "consistency only".
 #include "core/io/checkpoint.h"
 #include "core/models/family.h"
 #include "core/util/error.h"
@@ -9,6 +10,9 @@
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
+#include <QDirIterator>
+#include <QRegularExpression>
+#include <QSet>
 #include <QTest>
 
 #include <ATen/ATen.h>
@@ -202,6 +206,58 @@ private slots:
             QVERIFY2(roles[i].kind == want[i], sd.entries()[i].name.c_str());
         }
         QVERIFY_THROWS_EXCEPTION(birkhoff::Error, tensorRole(family, sd, "not.there"));
+    }
+
+    void officialCheckNamesRegisteredGoldenTests()
+    {
+        // Every test officialCheck() names is registered with CTest and labelled golden.
+        QString cmake;
+        QDirIterator files(QStringLiteral(BIRKHOFF_TEST_SOURCE_DIR "/tests"), {QStringLiteral("tests.cmake")}, QDir::Files,
+                           QDirIterator::Subdirectories);
+        while (files.hasNext()) {
+            QFile file(files.next());
+            QVERIFY(file.open(QIODevice::ReadOnly));
+            cmake += QString::fromUtf8(file.readAll());
+        }
+        const QRegularExpression golden(QStringLiteral(R"(birkhoff_add_qtest\(NAME ([\w.]+)[^)]*LABELS golden)"));
+        QSet<QString> goldenTests;
+        for (auto it = golden.globalMatch(cmake); it.hasNext();)
+            goldenTests.insert(it.next().captured(1));
+        QVERIFY(goldenTests.contains(QStringLiteral("core.models.sam_vit_golden")));
+        const QRegularExpression named(QStringLiteral(R"(core\.[\w.]+_golden)"));
+        for (const FamilyId id : {FamilyId::SamVit, FamilyId::SamHq, FamilyId::Sam2, FamilyId::Sam21, FamilyId::MobileSam,
+                                  FamilyId::EdgeSam, FamilyId::EfficientSam}) {
+            FamilyInfo family;
+            family.id = id;
+            family.isKnown = true;
+            const OfficialCheck check = officialCheck(family);
+            QVERIFY2(check.golden, familyIdName(id));
+            const QString text = QString::fromStdString(check.text);
+            auto it = named.globalMatch(text);
+            QVERIFY2(it.hasNext(), qPrintable(text));
+            while (it.hasNext()) {
+                const QString test = it.next().captured(0);
+                QVERIFY2(goldenTests.contains(test), qPrintable(test + QStringLiteral(" is not a golden CTest test")));
+            }
+        }
+    }
+
+    void familiesWithoutOfficialOutputsSaySo()
+    {
+        const std::string consistencyOnly = "checked for consistency only, not against the official implementation";
+        for (const FamilyId id : {FamilyId::SlimSam, FamilyId::EfficientVitSam}) {
+            FamilyInfo family;
+            family.id = id;
+            family.isKnown = true;
+            QVERIFY(!officialCheck(family).golden);
+            QCOMPARE(officialCheck(family).text, consistencyOnly);
+        }
+        FamilyInfo vit;
+        vit.id = FamilyId::SamVit;
+        vit.isKnown = true;
+        QVERIFY(officialCheck(vit).text.find("MedSAM's pipeline") != std::string::npos);
+        QVERIFY(officialCheck(vit).text.find(consistencyOnly) != std::string::npos);
+        QVERIFY(!officialCheck(FamilyInfo{}).golden);
     }
 
     void shapesContradictingARuleFallBackToTheHeuristic()

@@ -40,6 +40,7 @@
 #include <QDir>
 #include <QTest>
 
+#include <algorithm>
 #include <fstream>
 
 using namespace birkhoff;
@@ -486,6 +487,30 @@ private slots:
         const predict::Prediction p = predictor.predict(six);
         QCOMPARE(p.count(), std::size_t(3));
         QCOMPARE(p.sparseTokens, 6);
+    }
+
+    void efficientSamHeadCountsComeFromConfig()
+    {
+        // Neither head count is in an EfficientSAM checkpoint: a decoder that is not the official
+        // 256 wide gets the official 8 heads and a note, until config.json gives decoder_num_heads
+        // (build_efficient_sam's name) or transformer_num_heads.
+        const FamilyCase f = birkhoff::test::efficientSamCase();
+        const auto shapes = models::shapesOf(randomCheckpoint(f.config, 1));
+        const auto decoderNote = [](const models::SamConfig& c) {
+            return std::any_of(c.notes.begin(), c.notes.end(),
+                               [](const std::string& n) { return n.find("decoder heads") != std::string::npos; });
+        };
+        const models::SamConfig guessed = models::inferSamConfig(shapes, nullptr, "test");
+        QCOMPARE(guessed.head.transformerNumHeads, std::int64_t(8));
+        QVERIFY(decoderNote(guessed));
+        for (const char* key : {"decoder_num_heads", "transformer_num_heads"}) {
+            const nlohmann::json config = {{key, 4}};
+            const models::SamConfig given = models::inferSamConfig(shapes, &config, "test");
+            QCOMPARE(given.head.transformerNumHeads, std::int64_t(4));
+            QVERIFY2(!decoderNote(given), key);
+        }
+        const nlohmann::json indivisible = {{"decoder_num_heads", 3}};
+        QVERIFY_THROWS_EXCEPTION(Error, models::inferSamConfig(shapes, &indivisible, "test"));
     }
 
     void medSamPipeline()

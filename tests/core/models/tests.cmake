@@ -17,3 +17,9 @@ birkhoff_add_qtest(NAME core.models.hyper_linear_minisam EXECUTABLE tests_core C
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hyper_linear_minisam.cpp LABELS slow TIMEOUT 300)
 birkhoff_add_qtest(NAME core.models.model_file EXECUTABLE tests_core CLASS TestModelFile
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_model_file.cpp LABELS unit)
+target_sources(tests_core PRIVATE ${CMAKE_CURRENT_LIST_DIR}/official_golden_support.cpp)
+birkhoff_add_qtest(NAME core.models.efficient_sam_golden EXECUTABLE tests_core CLASS TestEfficientSamGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_efficient_sam_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.models.samhq_golden EXECUTABLE tests_core CLASS TestSamHqGolden
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_official_mask_golden.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.models.edge_sam_golden EXECUTABLE tests_core CLASS TestEdgeSamGolden LABELS golden)
