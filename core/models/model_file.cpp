@@ -120,6 +120,7 @@ void buildCompressedModel(ModelFile& file, const std::optional<nlohmann::json>& 
         file.runtime = "cannot run";
         return;
     }
+    file.cannotRun.clear();
     file.model->info.family = file.family.displayName;
     file.model->info.format = options.compressedRun == CompressedRun::HyperLinear ? "compressed (HyperLinear)"
                               : options.compressedRun == CompressedRun::Reference
@@ -147,6 +148,7 @@ ModelFile openModelFile(const std::filesystem::path& path, const OpenModelOption
     file.kind = io::detectModelFileKind(path);
     const std::optional<nlohmann::json> overrides = readConfigFor(path, options.load.configPath, file.configPath);
     file.runtime = "not built";
+    file.cannotRun = "the model was not built (OpenModelOptions::buildModel is false)";
     if (file.kind == io::ModelFileKind::Compressed) {
         file.compressed = std::make_shared<const format::CompressedModel>(format::readCompressedModel(path));
         progress.report(0.2, "read " + path.filename().string());
@@ -174,6 +176,7 @@ ModelFile openModelFile(const std::filesystem::path& path, const OpenModelOption
                 const SamConfig config = inferSamConfig(file.shapes, overrides ? &*overrides : nullptr,
                                                         configSource(path, file.configPath));
                 file.model = buildSamModel(config, checkpoint.tensors, path.string());
+                file.cannotRun.clear();
                 file.model->info.family = file.family.displayName;
                 file.model->info.format = file.format;
                 file.model->info.notes = checkpoint.notes;

@@ -47,7 +47,7 @@ struct ModelFile {
     std::optional<std::filesystem::path> configPath;  ///< the config.json applied, if any
     /// The runnable model (eval mode, float32, CPU), or null when it cannot run (see cannotRun).
     std::shared_ptr<SamModel> model;
-    std::string cannotRun;             ///< why `model` is null; empty when it runs
+    std::string cannotRun;             ///< why `model` is null (also when not built); empty when it runs
     /// How the model runs: "dense float32", "HyperLinear on N Linear layers (CPU kernel ...);
     /// other tensors decoded to float32; X MiB of weights at run time", "decoded to dense
     /// float32", "cannot run" or "not built".
