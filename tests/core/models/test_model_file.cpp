@@ -99,6 +99,9 @@ private slots:
             o.buildModel = false;
             return o;
         }());
+        QVERIFY(!opened.model);
+        QCOMPARE(opened.runtime, std::string("not built"));
+        QVERIFY(opened.cannotRun.find("not built") != std::string::npos);
         const std::filesystem::path compressed = writeCompressed(opened, "named_like_a.pth");
         QCOMPARE(io::detectModelFileKind(compressed), io::ModelFileKind::Compressed);
 
