@@ -11,5 +11,9 @@ QString formatByteSize(quint64 bytes);
 QString formatCount(qint64 count);
 /// "12.3 ms" below a second, "1.25 s" above.
 QString formatMilliseconds(double ms);
+/// A compression ratio as every widget and the status bar show it: "4.25x".
+QString formatRatio(double ratio);
+/// A mask's predicted IoU as the readout and the candidate tool tips show it.
+QString formatPredictedIou(double value);
 
 }  // namespace birkhoff::ui

@@ -88,6 +88,11 @@ std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, i
     return tokens;
 }
 
+MaskOutput defaultSingleMaskOutput(const models::SamConfig&)
+{
+    return MaskOutput::OnnxSingle;
+}
+
 const char* maskOutputName(MaskOutput output)
 {
     switch (output) {

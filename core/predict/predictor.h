@@ -159,6 +159,9 @@ private:
 /// Tokens kept by `output` given every token's IoU and the sparse token count T.
 std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, int sparseTokens);
 
+/// The single-mask rule a model follows when none is asked for.
+MaskOutput defaultSingleMaskOutput(const models::SamConfig& config);
+
 /// SAM 2's stability score of low-res logits [h, w]: #(logit > delta) / #(logit > -delta), 1
 /// when nothing exceeds -delta.
 double stabilityScore(const at::Tensor& logits, double delta);

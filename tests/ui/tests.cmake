@@ -19,3 +19,8 @@ birkhoff_add_qtest(NAME ui.studio_responsiveness EXECUTABLE tests_ui CLASS TestS
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_responsiveness.cpp LABELS gui slow TIMEOUT 900)
 birkhoff_add_qtest(NAME ui.screenshot EXECUTABLE tests_ui CLASS TestScreenshot
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_screenshot.cpp LABELS gui slow TIMEOUT 300)
+birkhoff_add_qtest(NAME ui.studio_layout EXECUTABLE tests_ui CLASS TestStudioLayout
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_layout.cpp LABELS gui golden
+  ENVIRONMENT QT_QPA_PLATFORM=offscreen:configfile=${BIRKHOFF_UI_TEST_DIR}/screen_1280x720.json)
+birkhoff_add_qtest(NAME ui.studio_details EXECUTABLE tests_ui CLASS TestStudioDetails
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_details.cpp LABELS gui golden)
