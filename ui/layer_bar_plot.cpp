@@ -2,6 +2,7 @@
 #include "ui/layer_bar_plot.h"
 
 #include "ui/plot_style.h"
+#include "ui/text_format.h"
 
 #include <QToolTip>
 
@@ -30,7 +31,7 @@ QString pathLegend(LayerPath path)
 
 LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent), metric_(metric)
 {
-    setMinimumHeight(140);
+    setMinimumHeight(105);  // two of them and the image panes fit a 720-pixel screen
     setContextMenuPolicy(Qt::CustomContextMenu);
     setMouseTracking(true);
     legend->setVisible(true);
@@ -209,7 +210,7 @@ QString LayerBarPlot::tooltipForRow(int row) const
     } else {
         text += QStringLiteral("<br>stored exactly, %1 bits/weight").arg(r.bitsPerWeight, 0, 'f', 1);
     }
-    text += QStringLiteral("<br>ratio %1").arg(r.ratio(), 0, 'f', 2);
+    text += QStringLiteral("<br>ratio %1").arg(formatRatio(r.ratio()));
     if (r.overridden)
         text += QStringLiteral("<br><i>per-layer override</i>");
     if (!r.warning.isEmpty())

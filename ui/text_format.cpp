@@ -39,7 +39,9 @@ QString formatRatio(double ratio)
 
 QString formatPredictedIou(double value)
 {
-    return QStringLiteral("predicted IoU %1").arg(value, 0, 'f', 3);
+    if (value >= 0.0 && value <= 1.0)
+        return QStringLiteral("predicted IoU %1").arg(value, 0, 'f', 3);
+    return QStringLiteral("model score %1").arg(value, 0, 'f', 3);
 }
 
 }  // namespace birkhoff::ui

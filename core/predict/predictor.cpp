@@ -88,9 +88,9 @@ std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, i
     return tokens;
 }
 
-MaskOutput defaultSingleMaskOutput(const models::SamConfig&)
+MaskOutput defaultSingleMaskOutput(const models::SamConfig& config)
 {
-    return MaskOutput::OnnxSingle;
+    return config.decoder == models::DecoderKind::Sam2 ? MaskOutput::Token0 : MaskOutput::OnnxSingle;
 }
 
 const char* maskOutputName(MaskOutput output)

@@ -56,7 +56,12 @@ QStringList layoutProblems(QWidget* root)
         const QString cls = QString::fromLatin1(w->metaObject()->className());
         if (cls.startsWith(QLatin1String("QScrollBar")) || w->objectName().startsWith(QLatin1String("qt_")))
             continue;
-        const QSize minimum = w->minimumSizeHint().expandedTo(w->minimumSize());
+        // What layouts honour (qSmartMinSize): an explicit minimum size, else the size hint's.
+        QSize minimum = w->minimumSizeHint();
+        if (w->minimumWidth() > 0)
+            minimum.setWidth(w->minimumWidth());
+        if (w->minimumHeight() > 0)
+            minimum.setHeight(w->minimumHeight());
         const bool scrolledAway = insideScrollArea(w) && qobject_cast<QScrollArea*>(w->parentWidget()) == nullptr;
         if (minimum.isValid() && (w->width() < minimum.width() || w->height() < minimum.height()) && !scrolledAway &&
             w->sizePolicy().horizontalPolicy() != QSizePolicy::Ignored)
@@ -67,7 +72,9 @@ QStringList layoutProblems(QWidget* root)
                 problems << QStringLiteral("%1 needs %2 px for its text: lines are cut off").arg(describe(w)).arg(needed);
         }
     }
-    for (QWidget* parent : QList<QWidget*>(all) << root) {
+    QList<QWidget*> parents = all;
+    parents << root;
+    for (QWidget* parent : std::as_const(parents)) {
         QList<QWidget*> siblings;
         for (QObject* o : parent->children())
             if (auto* w = qobject_cast<QWidget*>(o); w && w->isVisible() && !w->isWindow() &&
@@ -134,6 +141,8 @@ private slots:
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
         checkFitsTheScreen(w, QStringLiteral("no model"));
+        if (QTest::currentTestFailed())
+            return;
 
         ModelSession* models = w.modelSession();
         QSignalSpy opened(models, &ModelSession::originalReady);
@@ -155,10 +164,14 @@ private slots:
                                  kTimeout);
         QVERIFY2(dialogs.errors().isEmpty(), qPrintable(dialogs.errors().join(QLatin1Char('\n'))));
         checkFitsTheScreen(w, QStringLiteral("model, compressed model and masks"));
+        if (QTest::currentTestFailed())
+            return;
 
         ws->setOverlayView(OverlayView::Difference);
         QTRY_VERIFY(ws->readoutText().contains(QStringLiteral("only original")));
         checkFitsTheScreen(w, QStringLiteral("difference view"));
+        if (QTest::currentTestFailed())
+            return;
     }
 };
 
