@@ -37,7 +37,13 @@ LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent)
     legend->setVisible(true);
     legend->setFont(QFont(font().family(), 8));
     legend->setRowSpacing(-3);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // The legend has a column of its own right of the bars, so it covers neither bars nor the
+    // axis labels when the plot is short.
+    axisRect()->insetLayout()->take(legend);
+    axisRect()->insetLayout()->simplify();
+    plotLayout()->addElement(0, 1, legend);
+    plotLayout()->setColumnStretchFactor(1, 0.001);
+    legend->setBorderPen(Qt::NoPen);
     xAxis->setLabel(tr("layer (model order)"));
     for (LayerPath path : kPaths) {
         auto* bars = new QCPBars(xAxis, yAxis);

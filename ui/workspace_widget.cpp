@@ -102,12 +102,12 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
     readoutLabel_->setWordWrap(true);  // the difference view's pixel counts must not widen the window
     legendLabel_ = new QLabel(this);
     legendLabel_->setObjectName(QStringLiteral("legendLabel"));
-    legendLabel_->setText(tr("<span style='color:%1'>&#9632;</span> only original &nbsp; "
-                             "<span style='color:%2'>&#9632;</span> only compressed &nbsp; "
-                             "<span style='color:%3'>&#9632;</span> both")
+    // One entry per line: the readout beside it wraps to several lines anyway.
+    legendLabel_->setText(tr("<span style='color:%1'>&#9632;</span>&nbsp;only&nbsp;original<br>"
+                             "<span style='color:%2'>&#9632;</span>&nbsp;only&nbsp;compressed<br>"
+                             "<span style='color:%3'>&#9632;</span>&nbsp;both")
                               .arg(plot_style::originalColor().name(), plot_style::compressedColor().name(),
                                    plot_style::bothColor().name()));
-    legendLabel_->setWordWrap(true);
 
     auto* controls = new QHBoxLayout;
     auto* opacityLabel = new QLabel(tr("Op&acity"), this);
