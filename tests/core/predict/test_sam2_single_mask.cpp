@@ -5,8 +5,8 @@
 // predicted IoU - not the SAM v1 ONNX/web-demo rule (token 0 once there are 3+ prompt tokens).
 // The golden data has no official case with a box and a negative point, so the test searches
 // for such prompts whose token 0 is unstable (and, where one exists, a stable one) and checks
-// the predictor's default rule and `birkhoff segment` without --multimask against the official
-// rule written out here from the four tokens' low-res logits and predicted IoUs.
+// the predictor's default rule, `birkhoff segment` and `birkhoff compare` without --multimask
+// against the official rule written out here from the four tokens' low-res logits and IoUs.
 #include "core/models/sam_model.h"
 #include "core/predict/image_io.h"
 #include "core/predict/predictor.h"
@@ -142,6 +142,17 @@ private slots:
             const auto j = nlohmann::json::parse(r.out.toStdString());
             QCOMPARE(j["masks"].size(), std::size_t{1});
             QCOMPARE(j["masks"][0]["token"].get<int>(), c.expectedToken);
+
+            // `birkhoff compare` without --multimask (any dense checkpoint serves as "compressed").
+            const auto compare = birkhoff::test::runCli(
+                {QStringLiteral("compare"), QStringLiteral("--model"), modelPath, QStringLiteral("--compressed"), modelPath,
+                 QStringLiteral("--image"), imagePath, QStringLiteral("--box"), boxArgument(*c.prompt.box),
+                 QStringLiteral("--point"), QStringLiteral("%1,%2,0").arg(c.prompt.points[0].x).arg(c.prompt.points[0].y),
+                 QStringLiteral("--json")});
+            QVERIFY2(compare.exitCode == 0, qPrintable(compare.err));
+            const auto k = nlohmann::json::parse(compare.out.toStdString());
+            QCOMPARE(k["original"]["chosen_token"].get<int>(), c.expectedToken);
+            QCOMPARE(k["compressed"]["chosen_token"].get<int>(), c.expectedToken);
         }
     }
 
