@@ -427,9 +427,7 @@ void ModelSession::openCompressed(const QString& path)
             compressed_ = outcome.value->compressed;
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
-            compressedSettings_ = CompressionSettings{};
-            compressedSettings_.l = compressed_->model.l;
-            compressedSettings_.uList = QVector<quint32>(compressed_->model.uList.begin(), compressed_->model.uList.end());
+            compressedSettings_ = compressionSettingsOf(compressed_->model);
             compressedId_ = QStringLiteral("file|") + fileIdentity(path);
             emit compressedReady();
         });
