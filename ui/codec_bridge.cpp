@@ -1,6 +1,8 @@
 // Studio value types <-> codec types (see codec_bridge.h).
 #include "ui/codec_bridge.h"
 
+#include <nlohmann/json.hpp>
+
 namespace birkhoff::ui {
 
 codec::CompressOptions toCompressOptions(const CompressionSettings& settings, quint64 originalFileBytes)
@@ -20,6 +22,47 @@ codec::CompressOptions toCompressOptions(const CompressionSettings& settings, qu
         options.overrides.push_back(rule);
     }
     return options;
+}
+
+CompressionSettings compressionSettingsOf(const format::CompressedModel& model)
+{
+    CompressionSettings settings;
+    settings.l = codec::shortestDecimal(model.l);
+    settings.uList = QVector<quint32>(model.uList.begin(), model.uList.end());
+    for (const auto& [key, value] : model.metadata) {
+        if (key != format::kMetaSettings)
+            continue;
+        const nlohmann::json s = nlohmann::json::parse(value, nullptr, false);
+        if (!s.is_object())
+            break;
+        if (const auto l = s.find("l"); l != s.end() && l->is_number())
+            settings.l = l->get<double>();
+        if (const auto u = s.find("U"); u != s.end() && u->is_array() && !u->empty()) {
+            QVector<quint32> uList;
+            for (const auto& v : *u)
+                if (v.is_number_unsigned())
+                    uList.append(v.get<quint32>());
+            if (uList.size() == static_cast<int>(u->size()))
+                settings.uList = uList;
+        }
+        if (const auto m = s.find("M"); m != s.end() && m->is_number_unsigned())
+            settings.maxRings = m->get<int>();
+        if (const auto rules = s.find("overrides"); rules != s.end() && rules->is_array()) {
+            for (const auto& rule : *rules) {
+                if (!rule.is_object() || !rule.contains("pattern") || !rule["pattern"].is_string() ||
+                    rule.contains("U") || rule.contains("M"))
+                    continue;
+                LayerOverride o;
+                o.keepRaw = rule.value("keep_raw", false);
+                if (rule.contains("l") && rule["l"].is_number())
+                    o.l = rule["l"].get<double>();
+                if (o.keepRaw || o.l)
+                    settings.overrides.insert(QString::fromStdString(rule["pattern"].get<std::string>()), o);
+            }
+        }
+        break;
+    }
+    return settings;
 }
 
 namespace {

@@ -8,12 +8,19 @@
 
 #include "core/codec/compressor.h"
 #include "core/codec/report.h"
+#include "core/format/encoded_tensor.h"
 
 namespace birkhoff::ui {
 
 /// The codec options for `settings`: global l / U list / M, and one exact-name override rule per
 /// per-layer override. `originalFileBytes` is the checkpoint file size (for the ratio).
 codec::CompressOptions toCompressOptions(const CompressionSettings& settings, quint64 originalFileBytes);
+
+/// The settings a compressed file was written with: l, U, M and the per-layer overrides (keep raw,
+/// own l) from its settings metadata (format::kMetaSettings); for files without it (the
+/// authors' layout) the file's global rect_l and U list with M = 3 and no overrides. Override
+/// rules the studio cannot express (own U or M) are left out.
+CompressionSettings compressionSettingsOf(const format::CompressedModel& model);
 
 /// The report as the plots and table show it. Rows whose tensor has an override in `settings`
 /// are marked. `estimate`/`sampledFraction` describe where the report came from.

@@ -287,10 +287,9 @@ void CompressionPanel::setEstimate(const LayerReport& report)
                                     ? tr("Estimate (sampled %1 %)").arg(report.sampledFraction * 100.0, 0, 'f', 0)
                                     : tr("Estimate (all weights)"))
                              : tr("Compressed");
-    estimateLabel_->setText(tr("<b>%1:</b> ratio <b>%2x</b> (%3 &rarr; %4), %5 bits/weight, mean MAE %6, "
+    estimateLabel_->setText(tr("<b>%1:</b> ratio <b>%2</b> (%3 &rarr; %4), %5 bits/weight, mean MAE %6, "
                                "max MAE %7, %8 of %9 tensors encoded%10")
-                                .arg(kind)
-                                .arg(report.ratio(), 0, 'f', 2)
+                                .arg(kind, formatRatio(report.ratio()))
                                 .arg(formatByteSize(report.originalBytes), formatByteSize(report.compressedBytes))
                                 .arg(report.bitsPerWeight(), 0, 'f', 2)
                                 .arg(report.meanMae(), 0, 'e', 2)
@@ -325,6 +324,12 @@ void CompressionPanel::setProgress(double fraction, const QString& what)
 {
     progress_->setValue(static_cast<int>(std::lround(std::clamp(fraction, 0.0, 1.0) * progress_->maximum())));
     progressLabel_->setText(what);
+}
+
+void CompressionPanel::resetProgress()
+{
+    progress_->setValue(0);
+    progressLabel_->clear();
 }
 
 void CompressionPanel::setCompressedAvailable(bool available)

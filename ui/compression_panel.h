@@ -43,6 +43,8 @@ public:
     void setCompressing(bool compressing);
     /// Progress of the running compression: fraction in [0, 1] and the current tensor.
     void setProgress(double fraction, const QString& what);
+    /// Empties the progress bar and text (a compression failed or was cancelled).
+    void resetProgress();
     /// Enables Save compressed / Export restored.
     void setCompressedAvailable(bool available);
 

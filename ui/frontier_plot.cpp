@@ -2,6 +2,7 @@
 #include "ui/frontier_plot.h"
 
 #include "ui/plot_style.h"
+#include "ui/text_format.h"
 
 #include <QToolTip>
 
@@ -12,7 +13,7 @@ namespace birkhoff::ui {
 
 FrontierPlot::FrontierPlot(QWidget* parent) : QCustomPlot(parent)
 {
-    setMinimumHeight(140);
+    setMinimumHeight(105);
     setMouseTracking(true);
     xAxis->setLabel(tr("mean MAE (log)"));
     yAxis->setLabel(tr("compression ratio"));
@@ -21,9 +22,17 @@ FrontierPlot::FrontierPlot(QWidget* parent) : QCustomPlot(parent)
     xAxis->setTicker(ticker);
     xAxis->setNumberFormat(QStringLiteral("eb"));
     xAxis->setNumberPrecision(0);
+    // The legend sits in a row of its own above the plot area, so it never covers a point.
     legend->setVisible(true);
     legend->setFont(QFont(font().family(), 8));
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignRight);
+    axisRect()->insetLayout()->take(legend);
+    axisRect()->insetLayout()->simplify();
+    plotLayout()->insertRow(0);
+    plotLayout()->addElement(0, 0, legend);
+    plotLayout()->setRowStretchFactor(0, 0.001);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(2);
+    legend->setBorderPen(Qt::NoPen);
 
     front_ = addGraph();
     front_->setName(tr("Pareto front"));
@@ -164,8 +173,7 @@ void FrontierPlot::onMouseMove(QMouseEvent* event)
     const FrontierPoint& p = points_[i];
     QToolTip::showText(event->globalPosition().toPoint(),
                        tr("%1\nratio %2, mean MAE %3 (%4)\nclick to restore these settings")
-                           .arg(p.settings.summary())
-                           .arg(p.ratio, 0, 'f', 2)
+                           .arg(p.settings.summary(), formatRatio(p.ratio))
                            .arg(p.meanMae, 0, 'e', 2)
                            .arg(p.estimate ? tr("estimate") : tr("compressed")),
                        this);

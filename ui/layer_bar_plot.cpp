@@ -2,6 +2,7 @@
 #include "ui/layer_bar_plot.h"
 
 #include "ui/plot_style.h"
+#include "ui/text_format.h"
 
 #include <QToolTip>
 
@@ -30,13 +31,19 @@ QString pathLegend(LayerPath path)
 
 LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent), metric_(metric)
 {
-    setMinimumHeight(140);
+    setMinimumHeight(105);  // two of them and the image panes fit a 720-pixel screen
     setContextMenuPolicy(Qt::CustomContextMenu);
     setMouseTracking(true);
     legend->setVisible(true);
     legend->setFont(QFont(font().family(), 8));
     legend->setRowSpacing(-3);
-    axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // The legend has a column of its own right of the bars, so it covers neither bars nor the
+    // axis labels when the plot is short.
+    axisRect()->insetLayout()->take(legend);
+    axisRect()->insetLayout()->simplify();
+    plotLayout()->addElement(0, 1, legend);
+    plotLayout()->setColumnStretchFactor(1, 0.001);
+    legend->setBorderPen(Qt::NoPen);
     xAxis->setLabel(tr("layer (model order)"));
     for (LayerPath path : kPaths) {
         auto* bars = new QCPBars(xAxis, yAxis);
@@ -209,7 +216,7 @@ QString LayerBarPlot::tooltipForRow(int row) const
     } else {
         text += QStringLiteral("<br>stored exactly, %1 bits/weight").arg(r.bitsPerWeight, 0, 'f', 1);
     }
-    text += QStringLiteral("<br>ratio %1").arg(r.ratio(), 0, 'f', 2);
+    text += QStringLiteral("<br>ratio %1").arg(formatRatio(r.ratio()));
     if (r.overridden)
         text += QStringLiteral("<br><i>per-layer override</i>");
     if (!r.warning.isEmpty())

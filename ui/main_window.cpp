@@ -31,6 +31,7 @@
 #include <QDockWidget>
 #include <QDragEnterEvent>
 #include <QDropEvent>
+#include <QKeyEvent>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -38,6 +39,9 @@
 #include <QMenuBar>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QScreen>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QThreadPool>
@@ -61,6 +65,9 @@ const char* const kModelFilter = "Checkpoints (*.pth *.pt *.bin *.safetensors);;
 const char* const kCompressedFilter = "Compressed models (*.safetensors);;All files (*)";
 const char* const kImageFilter = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)";
 
+/// Room left for a window manager's frame when the window is sized to a small screen.
+const QSize kWindowFrameAllowance(16, 48);
+
 struct Sample {
     const char* resource;
     const char* title;
@@ -79,7 +86,8 @@ MainWindow::MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidge
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Birkhoff Studio"));
     setAcceptDrops(true);
-    resize(1500, 920);
+    // 1500x920 where it fits, else the screen's free area less room for the window frame.
+    resize(QSize(1500, 920).boundedTo(screen()->availableGeometry().size() - kWindowFrameAllowance));
 
     cache_ = new EmbeddingCache(8);
     models_ = new ModelSession(this);
@@ -99,6 +107,7 @@ MainWindow::MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidge
     rebuildRecentMenus();
     updateActions();
     updateTitle();
+    qApp->installEventFilter(this);
 }
 
 MainWindow::~MainWindow()
@@ -249,13 +258,27 @@ void MainWindow::createDocks()
         addDockWidget(area, dock);
         return dock;
     };
+    // The left column scrolls vertically when the screen is short, so its fields keep their
+    // sizes instead of being drawn over each other; it is as wide as its widest field needs.
+    const auto scrolling = [this](QWidget* panel, const QString& name) {
+        auto* area = new QScrollArea(this);
+        area->setObjectName(name);
+        area->setWidget(panel);
+        area->setWidgetResizable(true);
+        area->setFrameShape(QFrame::NoFrame);
+        area->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+        area->setMinimumWidth(panel->minimumSizeHint().width() + area->verticalScrollBar()->sizeHint().width());
+        return area;
+    };
     modelPanel_ = new ModelPanel(this);
     compression_ = new CompressionPanel(this);
     plots_ = new PlotsPanel(this);
     layers_ = new LayerTableView(this);
-    QDockWidget* modelDock = addDock(QStringLiteral("modelDock"), tr("Model"), modelPanel_, Qt::LeftDockWidgetArea);
+    QDockWidget* modelDock = addDock(QStringLiteral("modelDock"), tr("Model"),
+                                     scrolling(modelPanel_, QStringLiteral("modelScrollArea")), Qt::LeftDockWidgetArea);
     QDockWidget* compressionDock =
-        addDock(QStringLiteral("compressionDock"), tr("Compression"), compression_, Qt::LeftDockWidgetArea);
+        addDock(QStringLiteral("compressionDock"), tr("Compression"),
+                scrolling(compression_, QStringLiteral("compressionScrollArea")), Qt::LeftDockWidgetArea);
     QDockWidget* plotsDock = addDock(QStringLiteral("plotsDock"), tr("Plots"), plots_, Qt::BottomDockWidgetArea);
     QDockWidget* layersDock = addDock(QStringLiteral("layersDock"), tr("Layers"), layers_, Qt::BottomDockWidgetArea);
     // Left column (model above compression settings) spans the full height; plots and the
@@ -265,7 +288,8 @@ void MainWindow::createDocks()
     splitDockWidget(plotsDock, layersDock, Qt::Horizontal);
     resizeDocks({modelDock}, {390}, Qt::Horizontal);
     resizeDocks({modelDock, compressionDock}, {380, 520}, Qt::Vertical);
-    resizeDocks({plotsDock}, {330}, Qt::Vertical);
+    // The plots take up to 330 px, but never more than 2/5 of a short window.
+    resizeDocks({plotsDock}, {std::min(330, height() * 2 / 5)}, Qt::Vertical);
     for (QDockWidget* dock : {modelDock, compressionDock, plotsDock, layersDock}) {
         QAction* toggle = dock->toggleViewAction();
         toggle->setObjectName(QStringLiteral("actionShow") + dock->objectName());
@@ -397,11 +421,17 @@ void MainWindow::connectSessions()
     });
     connect(models_, &ModelSession::originalReady, this, &MainWindow::onOriginalReady);
     connect(models_, &ModelSession::compressedReady, this, &MainWindow::onCompressedReady);
-    connect(models_, &ModelSession::failed, this, [this](const QString& operation, const QString& message) {
+    const QString compressing = ModelSession::operationName(ModelSession::Operation::Compressing);
+    connect(models_, &ModelSession::failed, this, [this, compressing](const QString& operation, const QString& message) {
+        if (operation == compressing)
+            compression_->resetProgress();
         reportError(tr("%1 failed").arg(operation), message);
     });
-    connect(models_, &ModelSession::cancelled, this,
-            [this](const QString& operation) { statusBar()->showMessage(tr("%1 cancelled; nothing was kept.").arg(operation), 6000); });
+    connect(models_, &ModelSession::cancelled, this, [this, compressing](const QString& operation) {
+        if (operation == compressing)
+            compression_->resetProgress();
+        statusBar()->showMessage(tr("%1 cancelled; nothing was kept.").arg(operation), 6000);
+    });
     connect(models_, &ModelSession::saved, this, [this](const QString& path, const QString& kind) {
         statusBar()->showMessage(kind == QLatin1String("compressed") ? tr("Saved the compressed model to %1").arg(path)
                                                                      : tr("Exported the restored checkpoint to %1").arg(path),
@@ -496,6 +526,28 @@ void MainWindow::saveSettings()
     settings_.setValue(settings::kCompressionU, formatUList(s.uList));
     settings_.setValue(settings::kCompressionM, s.maxRings);
     settings_.sync();
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event)
+{
+    if (event->type() != QEvent::ShortcutOverride || !watched->isWidgetType() ||
+        static_cast<QWidget*>(watched)->window() != this)
+        return QMainWindow::eventFilter(watched, event);
+    auto* key = static_cast<QKeyEvent*>(event);
+    if (!(key->modifiers() & Qt::ControlModifier))
+        return false;
+    for (const auto standard : {QKeySequence::Copy, QKeySequence::Cut, QKeySequence::Paste, QKeySequence::Undo,
+                                QKeySequence::Redo, QKeySequence::SelectAll})
+        if (key->matches(standard))
+            return false;
+    const QKeySequence pressed(key->keyCombination());
+    for (const QAction* a : std::as_const(actions_)) {
+        if (a->isEnabled() && a->shortcuts().contains(pressed)) {
+            event->ignore();  // not overridden: the shortcut map triggers the action
+            return true;
+        }
+    }
+    return false;
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)
@@ -953,8 +1005,8 @@ void MainWindow::onCompressedReady()
     }
     workspace_->setModel(WorkspaceWidget::Compressed, models_->compressedModel(), models_->compressedModelId(),
                          models_->hasOriginal() ? settings.summary() : QFileInfo(models_->compressedSummary().path).fileName());
-    statusBar()->showMessage(tr("Compressed: ratio %1x, %2 bits/weight. Save it with Ctrl+S.")
-                                 .arg(report.ratio(), 0, 'f', 2)
+    statusBar()->showMessage(tr("Compressed: ratio %1, %2 bits/weight. Save it with Ctrl+S.")
+                                 .arg(formatRatio(report.ratio()))
                                  .arg(report.bitsPerWeight(), 0, 'f', 2),
                              10000);
     updateActions();

@@ -72,6 +72,10 @@ signals:
     void errorReported(const QString& title, const QString& message);
 
 protected:
+    /// Lets the window's Ctrl shortcuts (Ctrl+E, Ctrl+U, ...) through while a text field of this
+    /// window has the focus, instead of the field's line-editing bindings; copy, cut, paste, undo,
+    /// redo and select all stay with the field.
+    bool eventFilter(QObject* watched, QEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;

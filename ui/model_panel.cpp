@@ -116,7 +116,7 @@ void ModelPanel::setCompressed(const ModelSummary& summary, double ratio)
 {
     QString html = summaryHtml(summary);
     if (ratio > 0)
-        html += tr("<b>Ratio %1x</b>").arg(ratio, 0, 'f', 2);
+        html += tr("<b>Ratio %1</b>").arg(formatRatio(ratio));
     compressedLabel_->setText(html);
 }
 

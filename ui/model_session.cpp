@@ -340,10 +340,7 @@ void ModelSession::openCompressed(const QString& path)
             compressed_ = outcome.value->compressed;
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
-            const format::CompressedModel& model = *compressed_->file.compressed;
-            compressedSettings_ = CompressionSettings{};
-            compressedSettings_.l = model.l;
-            compressedSettings_.uList = QVector<quint32>(model.uList.begin(), model.uList.end());
+            compressedSettings_ = compressionSettingsOf(*compressed_->file.compressed);
             compressedId_ = instanceId(QStringLiteral("file|") + fileIdentity(path));
             emit compressedReady();
         });

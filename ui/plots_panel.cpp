@@ -1,6 +1,8 @@
 // The plots dock (see plots_panel.h).
 #include "ui/plots_panel.h"
 
+#include "ui/text_format.h"
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -75,12 +77,12 @@ void PlotsPanel::setReport(const LayerReport& report)
     if (report.isEmpty())
         sourceLabel_->setText(tr("No report yet."));
     else if (!report.isEstimate)
-        sourceLabel_->setText(tr("Compressed: ratio %1x").arg(report.ratio(), 0, 'f', 2));
+        sourceLabel_->setText(tr("Compressed: ratio %1").arg(formatRatio(report.ratio())));
     else
-        sourceLabel_->setText(tr("Estimate from %1 of the weights: ratio %2x")
+        sourceLabel_->setText(tr("Estimate from %1 of the weights: ratio %2")
                                   .arg(report.sampledFraction >= 1.0 ? tr("all")
                                                                      : QStringLiteral("%1 %").arg(report.sampledFraction * 100.0, 0, 'g', 3))
-                                  .arg(report.ratio(), 0, 'f', 2));
+                                  .arg(formatRatio(report.ratio())));
 }
 
 void PlotsPanel::setSelectedLayer(const QString& name)

@@ -32,4 +32,16 @@ QString formatMilliseconds(double ms)
     return ms >= 1000.0 ? QStringLiteral("%1 s").arg(ms / 1000.0, 0, 'f', 2) : QStringLiteral("%1 ms").arg(ms, 0, 'f', 1);
 }
 
+QString formatRatio(double ratio)
+{
+    return QStringLiteral("%1x").arg(ratio, 0, 'f', 2);
+}
+
+QString formatPredictedIou(double value)
+{
+    if (value >= 0.0 && value <= 1.0)
+        return QStringLiteral("predicted IoU %1").arg(value, 0, 'f', 3);
+    return QStringLiteral("model score %1").arg(value, 0, 'f', 3);
+}
+
 }  // namespace birkhoff::ui

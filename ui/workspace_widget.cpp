@@ -22,6 +22,12 @@
 
 namespace birkhoff::ui {
 
+namespace {
+
+/// The button group id of "Best" (QButtonGroup reserves -1 for "assign one").
+constexpr int kBestButtonId = 3;
+
+}  // namespace
 
 WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidget(parent), cache_(cache)
 {
@@ -73,7 +79,7 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
         b->setAccessibleName(i == 0 ? tr("Best candidate mask") : tr("Candidate mask %1").arg(i));
         b->setToolTip(i == 0 ? tr("Each pane shows its candidate with the highest predicted IoU (0)")
                              : tr("Show candidate %1 in both panes (%1)").arg(i));
-        candidateGroup_->addButton(b, i - 1);
+        candidateGroup_->addButton(b, i == 0 ? kBestButtonId : i - 1);
         candidateButtons_[static_cast<std::size_t>(i)] = b;
     }
     candidateButtons_[0]->setChecked(true);
@@ -93,11 +99,13 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
     readoutLabel_->setObjectName(QStringLiteral("readoutLabel"));
     readoutLabel_->setAccessibleName(tr("Mask comparison readout"));
     readoutLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    readoutLabel_->setWordWrap(true);  // the difference view's pixel counts must not widen the window
     legendLabel_ = new QLabel(this);
     legendLabel_->setObjectName(QStringLiteral("legendLabel"));
-    legendLabel_->setText(tr("<span style='color:%1'>&#9632;</span> only original &nbsp; "
-                             "<span style='color:%2'>&#9632;</span> only compressed &nbsp; "
-                             "<span style='color:%3'>&#9632;</span> both")
+    // One entry per line: the readout beside it wraps to several lines anyway.
+    legendLabel_->setText(tr("<span style='color:%1'>&#9632;</span>&nbsp;only&nbsp;original<br>"
+                             "<span style='color:%2'>&#9632;</span>&nbsp;only&nbsp;compressed<br>"
+                             "<span style='color:%3'>&#9632;</span>&nbsp;both")
                               .arg(plot_style::originalColor().name(), plot_style::compressedColor().name(),
                                    plot_style::bothColor().name()));
 
@@ -181,7 +189,8 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
         }
         emit overlayOptionsChanged();
     });
-    connect(candidateGroup_, &QButtonGroup::idClicked, this, &WorkspaceWidget::setCandidate);
+    connect(candidateGroup_, &QButtonGroup::idClicked, this,
+            [this](int id) { setCandidate(id == kBestButtonId ? -1 : id); });
     connect(fitButton, &QToolButton::clicked, this, &WorkspaceWidget::fitView);
 
     refreshCandidateButtons();
@@ -355,8 +364,8 @@ QString WorkspaceWidget::readoutText() const
         }
         const MaskCandidate* m = shownMask(p);
         if (m != nullptr) {
-            text += tr(", decoder %1, predicted IoU %2").arg(formatMilliseconds(committed_[p].decoderMs + committed_[p].postprocessMs))
-                        .arg(m->predictedIou, 0, 'f', 3);
+            text += tr(", decoder %1, %2").arg(formatMilliseconds(committed_[p].decoderMs + committed_[p].postprocessMs),
+                                              formatPredictedIou(m->predictedIou));
         }
         return text;
     };
@@ -392,10 +401,10 @@ void WorkspaceWidget::refreshCandidateButtons()
         for (Pane p : {Original, Compressed}) {
             const auto& c = committed_[p].candidates;
             if (k - 1 < c.size())
-                ious << QString::number(c[k - 1].predictedIou, 'f', 2);
+                ious << formatPredictedIou(c[k - 1].predictedIou);
         }
         b->setToolTip(ious.isEmpty() ? tr("Candidate %1").arg(k)
-                                     : tr("Candidate %1: predicted IoU %2 (original / compressed)").arg(k).arg(ious.join(QStringLiteral(" / "))));
+                                     : tr("Candidate %1: %2 (original / compressed)").arg(k).arg(ious.join(QStringLiteral(" / "))));
     }
     candidateButtons_[0]->setEnabled(count > 1);
 }
@@ -475,8 +484,7 @@ bool WorkspaceWidget::livePreview() const
 void WorkspaceWidget::setCandidate(int candidate)
 {
     candidate_ = candidate < 0 || candidate > 2 ? -1 : candidate;
-    if (QAbstractButton* b = candidateGroup_->button(candidate_))
-        b->setChecked(true);
+    candidateButtons_[static_cast<std::size_t>(candidate_ + 1)]->setChecked(true);
     refreshOverlays();
     refreshReadout();
 }

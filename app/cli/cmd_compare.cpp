@@ -22,17 +22,22 @@ struct ModelRun {
     std::filesystem::path path;
     std::string variant;
     models::ModelInfo info;
+    predict::MaskOutput output = predict::MaskOutput::OnnxSingle;  ///< the rule this model used
     std::shared_ptr<const predict::ImageEmbedding> embedding;
     predict::Prediction prediction;
     std::size_t chosen = 0;
 };
 
 ModelRun runModel(const std::filesystem::path& path, const std::optional<std::filesystem::path>& config,
-                  const cv::Mat& image, const predict::Prompt& prompt, const predict::PredictOptions& options)
+                  const cv::Mat& image, const predict::Prompt& prompt, const std::optional<predict::MaskOutput>& output,
+                  bool hqTokenOnly)
 {
     ModelRun run;
     run.path = path;
     const auto model = loadModelFile(path, config);  // released on return: one model in memory at a time
+    predict::PredictOptions options;
+    options.output = run.output = maskOutputFor(output, *model);
+    options.hqTokenOnly = hqTokenOnly;
     run.variant = model->config().variant;
     run.info = model->info;
     predict::SamPredictor predictor(model);
@@ -49,6 +54,7 @@ nlohmann::json runJson(const ModelRun& run)
     j["variant"] = run.variant;
     j["weight_bytes"] = run.info.weightBytes;
     j["compressed_linear_layers"] = run.info.compressedLinearLayers;
+    j["mask_output"] = predict::maskOutputName(run.output);
     j["chosen"] = run.chosen;
     j["chosen_token"] = run.prediction.tokens[run.chosen];
     j["predicted_iou"] = run.prediction.iouPredictions[static_cast<std::int64_t>(run.chosen)].item<double>();
@@ -105,7 +111,7 @@ int runCompare(const QStringList& args)
     if (!parser.isSet(QStringLiteral("image")))
         return usage(QStringLiteral("--image is required"));
     predict::Prompt prompt;
-    predict::MaskOutput output = predict::MaskOutput::OnnxSingle;
+    std::optional<predict::MaskOutput> output;
     QString error;
     if (!parsePromptOptions(parser, prompt, output, error))
         return usage(error);
@@ -118,12 +124,10 @@ int runCompare(const QStringList& args)
             compressedConfig = parser.value(QStringLiteral("compressed-config")).toStdString();
         const std::filesystem::path imagePath = parser.value(QStringLiteral("image")).toStdString();
         const cv::Mat image = predict::readImageRgb(imagePath);
-        predict::PredictOptions options;
-        options.output = output;
-        options.hqTokenOnly = parser.isSet(QStringLiteral("hq-token-only"));
-        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, options);
+        const bool hqTokenOnly = parser.isSet(QStringLiteral("hq-token-only"));
+        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, output, hqTokenOnly);
         const ModelRun compressed = runModel(parser.value(QStringLiteral("compressed")).toStdString(), compressedConfig,
-                                             image, prompt, options);
+                                             image, prompt, output, hqTokenOnly);
         if (original.prediction.count() != compressed.prediction.count())
             throw Error("the two models returned different numbers of masks");
 
@@ -151,7 +155,7 @@ int runCompare(const QStringList& args)
             j["image"] = imagePath.string();
             j["image_size"] = {image.cols, image.rows};
             j["prompt"] = promptJson(prompt);
-            j["mask_output"] = predict::maskOutputName(output);
+            j["mask_output"] = predict::maskOutputName(original.output);
             j["original"] = runJson(original);
             j["compressed"] = runJson(compressed);
             j["mask_iou"] = chosenIou;
@@ -161,7 +165,7 @@ int runCompare(const QStringList& args)
             return kExitOk;
         }
         std::printf("image %s (%dx%d), %s masks\n", imagePath.string().c_str(), image.cols, image.rows,
-                    predict::maskOutputName(output));
+                    predict::maskOutputName(original.output));
         std::printf("%-11s %-9s %-14s %-12s %-12s %s\n", "model", "token", "predicted IoU", "encoder ms", "decoder ms",
                     "file");
         for (const auto* run : {&original, &compressed})

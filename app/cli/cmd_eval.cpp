@@ -57,8 +57,10 @@ int runEval(const QStringList& args)
                                     QStringLiteral("P"), QStringLiteral("box"));
     const QCommandLineOption maskRule(
         QStringLiteral("mask-rule"),
-        QStringLiteral("Mask scored: single (token 0), best (highest predicted IoU of tokens 1..3) or auto (the ONNX "
-                       "export's rule). Default: single for box and box+point, best for center-point."),
+        QStringLiteral("Mask scored: single (token 0; SAM 2 models: token 0 unless its stability score is below 0.98 "
+                       "(delta 0.05), then the best of tokens 1..3, as SAM 2's image predictor), best (highest "
+                       "predicted IoU of tokens 1..3) or auto (the ONNX export's rule). Default: SAM 2 / 2.1 models "
+                       "single for every prompt; other families single for box and box+point, best for center-point."),
         QStringLiteral("R"));
     const QCommandLineOption minArea(QStringLiteral("min-area"),
                                      QStringLiteral("Skip instances with fewer ground-truth pixels (default 0)."),
@@ -98,8 +100,8 @@ int runEval(const QStringList& args)
     eval::EvalOptions options;
     try {
         options.prompt = eval::parsePromptKind(toStd(parser.value(prompt)));
-        options.maskRule = parser.isSet(maskRule) ? eval::parseMaskRule(toStd(parser.value(maskRule)))
-                                                  : eval::defaultMaskRule(options.prompt);
+        if (parser.isSet(maskRule))
+            options.maskRule = eval::parseMaskRule(toStd(parser.value(maskRule)));
         if (parser.isSet(shard))
             options.shard = eval::parseShard(toStd(parser.value(shard)));
     } catch (const Error& e) {
@@ -157,7 +159,10 @@ int runEval(const QStringList& args)
                      eval::datasetFormatName(dataset.format()).c_str(), dataset.size());
         const Progress progress = consoleProgress(parser.isSet(quiet));
         const Progress loading{{}, progress.cancel};
-        const auto original = announce(eval::loadSamEvalModel(modelPath, loading), "original", modelPath);
+        eval::LoadedEvalModel loadedOriginal = eval::loadSamEvalModel(modelPath, loading);
+        if (!parser.isSet(maskRule))
+            options.maskRule = eval::defaultMaskRule(options.prompt, loadedOriginal.sam2);
+        const auto original = announce(std::move(loadedOriginal), "original", modelPath);
         const auto other = announce(parser.isSet(compressed) ? eval::loadSamEvalModel(compressedPath, loading)
                                                              : eval::compressSamEvalModel(modelPath, compression, loading),
                                     "compressed", compressedPath);

@@ -42,9 +42,9 @@ int runSegment(const QStringList& args)
     if (!parser.isSet(QStringLiteral("output")) && !parser.isSet(QStringLiteral("all-masks")))
         return usage(QStringLiteral("give -o mask.png and/or --all-masks DIR"));
     predict::Prompt prompt;
-    predict::MaskOutput output = predict::MaskOutput::OnnxSingle;
+    std::optional<predict::MaskOutput> chosenOutput;
     QString error;
-    if (!parsePromptOptions(parser, prompt, output, error))
+    if (!parsePromptOptions(parser, prompt, chosenOutput, error))
         return usage(error);
 
     return runGuarded(QStringLiteral("segment"), [&] {
@@ -53,6 +53,7 @@ int runSegment(const QStringList& args)
         if (parser.isSet(QStringLiteral("config")))
             configPath = parser.value(QStringLiteral("config")).toStdString();
         const auto model = loadModelFile(modelPath, configPath);
+        const predict::MaskOutput output = maskOutputFor(chosenOutput, *model);
         const std::filesystem::path imagePath = parser.value(QStringLiteral("image")).toStdString();
         const cv::Mat image = predict::readImageRgb(imagePath);
 

@@ -32,10 +32,14 @@ void addPromptOptions(QCommandLineParser& parser)
                       QStringLiteral("Predict the 3 candidate masks (official multimask_output=True); -o gets the one "
                                      "with the highest predicted IoU.")});
     parser.addOption({QStringLiteral("single-mask-rule"),
-                      QStringLiteral("Without --multimask: 'onnx' (default; SAM's ONNX/web-demo rule: best candidate "
-                                     "for one click or box, token 0 for 3+ prompt tokens) or 'token0' (official "
-                                     "multimask_output=False)."),
-                      QStringLiteral("onnx|token0"), QStringLiteral("onnx")});
+                      QStringLiteral("Without --multimask: 'onnx' (SAM's ONNX export / web-demo rule: the best of "
+                                     "tokens 1-3 for one click or a box alone, token 0 for 3+ prompt tokens) or "
+                                     "'token0' (the official predictor's multimask_output=False: token 0; for SAM 2 "
+                                     "models token 0 unless its stability score is below 0.98 (delta 0.05), then the "
+                                     "best of tokens 1-3 by predicted IoU). Default by family: 'token0' for SAM 2 / "
+                                     "2.1 (SAM 2's image predictor), 'onnx' for SAM, MedSAM, SlimSAM, MobileSAM/TinySAM, "
+                                     "SAM-HQ, EdgeSAM, EfficientSAM and EfficientViT-SAM."),
+                      QStringLiteral("onnx|token0")});
     parser.addOption({QStringLiteral("hq-token-only"),
                       QStringLiteral("SAM-HQ models: the HQ token's mask alone (official hq_token_only=True) instead "
                                      "of SAM's mask + the HQ mask.")});
@@ -80,8 +84,8 @@ bool parseNumbers(const QString& text, int minCount, int maxCount, std::vector<d
 
 }  // namespace
 
-bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& prompt, predict::MaskOutput& output,
-                        QString& error)
+bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& prompt,
+                        std::optional<predict::MaskOutput>& output, QString& error)
 {
     std::vector<double> v;
     for (const QString& text : parser.values(QStringLiteral("point"))) {
@@ -110,7 +114,7 @@ bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& promp
     }
     if (parser.isSet(QStringLiteral("multimask"))) {
         output = predict::MaskOutput::Multimask;
-    } else {
+    } else if (parser.isSet(QStringLiteral("single-mask-rule"))) {
         const QString rule = parser.value(QStringLiteral("single-mask-rule"));
         if (rule == QLatin1String("onnx")) {
             output = predict::MaskOutput::OnnxSingle;
@@ -122,6 +126,11 @@ bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& promp
         }
     }
     return true;
+}
+
+predict::MaskOutput maskOutputFor(const std::optional<predict::MaskOutput>& chosen, const models::SamModel& model)
+{
+    return chosen.value_or(predict::defaultSingleMaskOutput(model.config()));
 }
 
 nlohmann::json promptJson(const predict::Prompt& prompt)

@@ -31,10 +31,15 @@ std::filesystem::path modelPathOption(const QCommandLineParser& parser);
 std::shared_ptr<models::SamModel> loadModelFile(const std::filesystem::path& path,
                                                 const std::optional<std::filesystem::path>& configPath);
 
-/// The prompt and mask-output choice from the prompt options. Returns false and sets `error`
-/// for malformed values (a usage error); range checks against the image happen in predict().
-bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& prompt, predict::MaskOutput& output,
-                        QString& error);
+/// The prompt and mask-output choice from the prompt options; `output` stays empty when neither
+/// --multimask nor --single-mask-rule is given (the model's family then decides, see
+/// maskOutputFor). Returns false and sets `error` for malformed values (a usage error); range
+/// checks against the image happen in predict().
+bool parsePromptOptions(const QCommandLineParser& parser, predict::Prompt& prompt,
+                        std::optional<predict::MaskOutput>& output, QString& error);
+
+/// The chosen mask output, or the family default of `model` (predict::defaultSingleMaskOutput).
+predict::MaskOutput maskOutputFor(const std::optional<predict::MaskOutput>& chosen, const models::SamModel& model);
 
 /// JSON description of a prompt (original-image pixels).
 nlohmann::json promptJson(const predict::Prompt& prompt);

@@ -11,6 +11,7 @@
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
+#include <QScreen>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -107,7 +108,7 @@ int main(int argc, char** argv)
                 return 2;
             }
         }
-        window.resize(1600, 1000);
+        window.resize(window.screen()->availableGeometry().size());  // the screenshot shows the whole screen
         window.show();
         birkhoff::ui::ScreenshotRunner runner(window, options);
         int exitCode = 1;

@@ -277,6 +277,20 @@ nlohmann::json compressionSettingsJson(const CompressOptions& o, const std::vect
     s["target_mae"] = o.targetMae ? nlohmann::json(*o.targetMae) : nlohmann::json(nullptr);
     s["target_ratio"] = o.targetRatio ? nlohmann::json(*o.targetRatio) : nlohmann::json(nullptr);
     s["override_rules"] = o.overrides.size();
+    nlohmann::json rules = nlohmann::json::array();  // the overrides-file format (overrides.h)
+    for (const OverrideRule& r : o.overrides) {
+        nlohmann::json rule{{"pattern", r.pattern}};
+        if (r.l)
+            rule["l"] = shortestDecimal(*r.l);
+        if (r.uList)
+            rule["U"] = *r.uList;
+        if (r.maxRings)
+            rule["M"] = *r.maxRings;
+        if (r.keepRaw)
+            rule["keep_raw"] = *r.keepRaw;
+        rules.push_back(std::move(rule));
+    }
+    s["overrides"] = std::move(rules);
     s["extensions"] = extensions;
     return s;
 }

@@ -55,7 +55,8 @@ struct CompressionResult {
 /// Checks the options. @throws Error naming the bad setting.
 void validateOptions(const CompressOptions& options);
 
-/// The settings record stored in a compressed file's metadata (kMetaSettings) and in its
+/// The settings record stored in a compressed file's metadata (kMetaSettings: l, U, M, the MAE
+/// thresholds, auto l, targets, the override rules in the overrides-file format) and in its
 /// report: the default l/U/M and MAE limits, auto-l and targets, override count, `extensions`.
 nlohmann::json compressionSettingsJson(const CompressOptions& options, const std::vector<std::string>& extensions);
 

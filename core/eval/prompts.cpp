@@ -51,8 +51,10 @@ MaskRule parseMaskRule(const std::string& name)
     throw Error("unknown mask rule '" + name + "' (expected single, best or auto)");
 }
 
-MaskRule defaultMaskRule(PromptKind kind)
+MaskRule defaultMaskRule(PromptKind kind, bool sam2Model)
 {
+    if (sam2Model)
+        return MaskRule::Single;
     return kind == PromptKind::CenterPoint ? MaskRule::Best : MaskRule::Single;
 }
 

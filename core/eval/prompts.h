@@ -33,9 +33,11 @@ PromptKind parsePromptKind(const std::string& name);
 std::string maskRuleName(MaskRule rule);
 /// Inverse of maskRuleName. @throws Error naming the accepted values.
 MaskRule parseMaskRule(const std::string& name);
-/// The rule the evaluation uses unless told otherwise: Single for box and box+point (the SAM
-/// authors' recommendation for unambiguous prompts), Best for a single point.
-MaskRule defaultMaskRule(PromptKind kind);
+/// The rule the evaluation uses unless told otherwise. SAM v1-family models: Single for box and
+/// box+point (the SAM authors' recommendation for unambiguous prompts), Best for a single point.
+/// SAM 2 / 2.1 models (`sam2Model`): Single for every prompt, i.e. SAM 2's official single mask
+/// (token 0 unless its stability score < 0.98, then the best of tokens 1..3).
+MaskRule defaultMaskRule(PromptKind kind, bool sam2Model = false);
 /// Resolves Auto for `kind` (a box alone or a point alone are "ambiguous": Best); other rules
 /// are returned unchanged.
 MaskRule effectiveMaskRule(MaskRule rule, PromptKind kind);

@@ -85,6 +85,7 @@ LoadedEvalModel loadSamEvalModel(const fs::path& path, const Progress& progress)
     const std::shared_ptr<models::SamModel> model = models::loadSamModel(path, {}, progress);
     LoadedEvalModel loaded;
     loaded.description = model->info.format + " " + model->info.family;
+    loaded.sam2 = model->config().decoder == models::DecoderKind::Sam2;
     if (model->info.compressedLinearLayers > 0)
         loaded.description += ", " + std::to_string(model->info.compressedLinearLayers) + " Linear layers on HyperLinear";
     loaded.model = makeSamEvalModel(model);
@@ -122,6 +123,7 @@ LoadedEvalModel compressSamEvalModel(const fs::path& path, const InMemoryCompres
         throw Error(compressed.cannotRun);
     const std::shared_ptr<models::SamModel> model = compressed.model;
     LoadedEvalModel loaded;
+    loaded.sam2 = model->config().decoder == models::DecoderKind::Sam2;
     loaded.model = makeSamEvalModel(model);
     char text[224];
     std::snprintf(text, sizeof text, "compressed in memory (%s): ratio %.3f, %.2f bits/weight, %.1f s, %lld Linear layers on HyperLinear",

@@ -31,6 +31,7 @@ std::unique_ptr<PromptableModel> makeSamEvalModel(std::shared_ptr<const models::
 struct LoadedEvalModel {
     std::unique_ptr<PromptableModel> model;
     std::string description;  ///< e.g. "PyTorch zip MobileSAM", "compressed ..., 84 Linear layers on HyperLinear"
+    bool sam2 = false;        ///< a SAM 2 / 2.1 model (see defaultMaskRule)
     double loadSeconds = 0;
 };
 

@@ -88,6 +88,11 @@ std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, i
     return tokens;
 }
 
+MaskOutput defaultSingleMaskOutput(const models::SamConfig& config)
+{
+    return config.decoder == models::DecoderKind::Sam2 ? MaskOutput::Token0 : MaskOutput::OnnxSingle;
+}
+
 const char* maskOutputName(MaskOutput output)
 {
     switch (output) {

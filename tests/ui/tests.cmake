@@ -34,3 +34,20 @@ birkhoff_add_qtest(NAME ui.studio_responsiveness EXECUTABLE tests_ui CLASS TestS
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_responsiveness.cpp LABELS gui slow TIMEOUT 900)
 birkhoff_add_qtest(NAME ui.screenshot EXECUTABLE tests_ui CLASS TestScreenshot
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_screenshot.cpp LABELS gui slow TIMEOUT 300)
+birkhoff_add_qtest(NAME ui.studio_layout EXECUTABLE tests_ui CLASS TestStudioLayout
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_layout.cpp LABELS gui golden
+  ENVIRONMENT QT_QPA_PLATFORM=offscreen:configfile=${BIRKHOFF_UI_TEST_DIR}/screen_1280x720.json)
+birkhoff_add_qtest(NAME ui.studio_details EXECUTABLE tests_ui CLASS TestStudioDetails
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_studio_details.cpp LABELS gui golden)
+# Ctrl+E / Ctrl+U in text fields: the line-editing bindings that swallowed them are X11's, so this
+# class runs on the xcb platform under xvfb-run (without xvfb-run it runs offscreen and skips).
+target_sources(tests_ui PRIVATE ${BIRKHOFF_UI_TEST_DIR}/test_text_field_shortcuts.cpp)
+find_program(BIRKHOFF_XVFB_RUN xvfb-run)
+if(BIRKHOFF_XVFB_RUN)
+  add_test(NAME ui.text_field_shortcuts
+    COMMAND ${BIRKHOFF_XVFB_RUN} -a -s "-screen 0 1280x720x24" $<TARGET_FILE:tests_ui> TestTextFieldShortcuts)
+  set_tests_properties(ui.text_field_shortcuts PROPERTIES LABELS gui TIMEOUT 120
+    SKIP_REGULAR_EXPRESSION "BIRKHOFF-SKIP" ENVIRONMENT "QT_QPA_PLATFORM=xcb")
+else()
+  birkhoff_add_qtest(NAME ui.text_field_shortcuts EXECUTABLE tests_ui CLASS TestTextFieldShortcuts LABELS gui)
+endif()

@@ -281,6 +281,8 @@ private slots:
         QVERIFY(effectiveMaskRule(MaskRule::Auto, PromptKind::BoxAndPoint) == MaskRule::Single);
         QVERIFY(defaultMaskRule(PromptKind::Box) == MaskRule::Single);
         QVERIFY(defaultMaskRule(PromptKind::CenterPoint) == MaskRule::Best);
+        for (const auto k : {PromptKind::Box, PromptKind::CenterPoint, PromptKind::BoxAndPoint})
+            QVERIFY(defaultMaskRule(k, true) == MaskRule::Single);
     }
 };
 
