@@ -1,6 +1,7 @@
 // SAM-family model assembly, name-for-name weight loading and checkpoint opening (original and compressed).
 #include "core/models/sam_model.h"
 
+#include "core/codec/baseline_quant.h"
 #include "core/format/encoded_tensor.h"
 #include "core/io/checkpoint.h"
 #include "core/io/safetensors.h"
@@ -539,6 +540,14 @@ std::shared_ptr<SamModel> loadSamModel(const std::filesystem::path& path, const 
                                  : options.compressedRun == CompressedRun::Reference
                                      ? "compressed (HyperLinear reference path)"
                                      : "compressed (decoded to dense)";
+        } else if (codec::isBaselineFile(content.metadata)) {
+            // Baseline-quantized file (rtn / hqq): dequantized on load, then a dense model.
+            const codec::BaselineModel baseline = codec::parseBaselineModel(content, source);
+            const io::StateDict dense = codec::dequantizeModel(baseline, progress);
+            const SamConfig config = inferSamConfig(shapesOf(dense), overrides ? &*overrides : nullptr, configSource);
+            model = buildSamModel(config, dense, source);
+            model->info.family = detectFamily(dense).displayName;
+            model->info.format = "baseline " + baseline.settings.text() + " (dequantized on load)";
         }
     }
     if (!model) {
