@@ -127,8 +127,11 @@ int runFrontierCommand(const QStringList& args)
             result = eval::runFrontier(options, progress, [](const eval::FrontierRow& row) {
                 std::fprintf(stderr, "done: %s %s: ratio %.3f, agreement mean %.4f (%.0f s)\n", row.codec.c_str(),
                              row.settings.c_str(), row.ratio, row.agreement.mean, row.compressSeconds + row.measureSeconds);
-                for (const auto& note : row.notes)
-                    std::fprintf(stderr, "  note: %s\n", note.c_str());
+                constexpr std::size_t kNotesShown = 3;
+                for (std::size_t i = 0; i < row.notes.size() && i < kNotesShown; ++i)
+                    std::fprintf(stderr, "  note: %s\n", row.notes[i].c_str());
+                if (row.notes.size() > kNotesShown)
+                    std::fprintf(stderr, "  ... and %zu more notes in frontier.json\n", row.notes.size() - kNotesShown);
             });
         } catch (const CancelledError&) {
             std::fprintf(stderr, "finished points are in %s; run the same command with --resume to continue\n",

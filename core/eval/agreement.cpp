@@ -263,9 +263,10 @@ AgreementReference buildAgreementReference(PromptableModel& original, const Agre
         reference.images.push_back(referenceImage(original, source, options, progress));
     }
     if (reference.images.empty())
-        throw Error(options.dataset ? "none of the images of " + options.dataset->source().string() + " in "
-                                          + options.imagesDir.string() + " can be read"
-                                    : "the folder " + options.imagesDir.string() + " holds no readable image");
+        throw Error((options.dataset ? "none of the images of " + options.dataset->source().string() + " in "
+                                           + options.imagesDir.string() + " can be read"
+                                     : "the folder " + options.imagesDir.string() + " holds no readable image")
+                    + (reference.warnings.empty() ? std::string() : " (first problem: " + reference.warnings.front() + ")"));
     if (reference.promptCount() == 0)
         throw Error("no prompt: the original model's masks are empty at every grid point and there is no annotation");
     reference.seconds = secondsSince(start);

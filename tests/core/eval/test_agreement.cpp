@@ -1,10 +1,15 @@
 // Mask agreement and the frontier: the grid convention, percentile statistics against values
 // worked out by hand, a model agreeing with itself exactly (stand-in models and the golden tiny
-// SAM loaded twice), two stand-in models that differ by a known shift compared with IoUs the
+// SAM loaded twice), a quantized tiny SAM whose IoUs are recounted from both models' masks, two
+// stand-in models that differ by a known shift compared with IoUs the
 // test counts pixel by pixel, bad input (grid, folder without images, models of different
 // layouts), frontier point specs, and an interrupted frontier resumed without redoing points.
+#include "core/codec/baseline_quant.h"
 #include "core/eval/agreement.h"
 #include "core/eval/frontier.h"
+#include "core/eval/sam_eval_model.h"
+#include "core/io/checkpoint.h"
+#include "core/models/sam_model.h"
 #include "core/util/error.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
@@ -210,6 +215,37 @@ private slots:
         QVERIFY(result.overall.count > 16);
         QCOMPARE(result.overall.mean, 1.0);
         QCOMPARE(result.overall.p5, 1.0);
+
+        // A quantized copy (rtn int3 g32) disagrees; every IoU equals the one counted here from
+        // the two models' own masks at the grid points.
+        const auto original = models::loadSamModel(tiny);
+        const io::StateDict dense = codec::dequantizeModel(
+            codec::quantizeModel(io::loadCheckpoint(tiny).tensors, {codec::BaselineCodec::Rtn, 3, 32}));
+        const auto quantized = models::buildSamModel(original->config(), dense, "rtn int3 g32");
+        const auto a = makeSamEvalModel(original);
+        const auto b = makeSamEvalModel(quantized);
+        AgreementOptions pointsOnly = options;
+        pointsOnly.prompts = AgreementPrompts::Points;
+        const AgreementReference pointReference = buildAgreementReference(*a, pointsOnly);
+        const AgreementResult differ = measureAgreement(pointReference, *b);
+        const cv::Mat rgb = readEvalImage(dir / "dog.png");
+        a->setImage(rgb);
+        b->setImage(rgb);
+        const auto points = gridPoints(rgb.cols, rgb.rows, 4);
+        QCOMPARE(differ.images.at(0).ious.size(), points.size());
+        double sum = 0;
+        for (std::size_t i = 0; i < points.size(); ++i) {
+            ModelPrompt prompt;
+            prompt.point = points[i];
+            const cv::Mat ma = a->predict(prompt, MaskRule::Best).mask, mb = b->predict(prompt, MaskRule::Best).mask;
+            const double inter = cv::countNonZero(ma & mb), uni = cv::countNonZero(ma | mb);
+            const double iou = uni == 0 ? 1.0 : inter / uni;
+            QCOMPARE(differ.images[0].ious[i], iou);
+            sum += iou;
+        }
+        QCOMPARE(differ.overall.mean, sum / static_cast<double>(points.size()));
+        QVERIFY(differ.overall.mean < 1.0);
+        qInfo("tiny SAM vs its rtn int3 g32 copy: grid-point agreement %.4f", differ.overall.mean);
 
         const fs::path window = test::goldenPath(QStringLiteral("sam_vit_tiny/variant_window6")).toStdString();
         fs::path other;
