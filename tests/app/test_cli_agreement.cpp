@@ -1,17 +1,21 @@
 // `birkhoff quantize`, `birkhoff agreement` and `birkhoff frontier` end to end on the golden tiny
 // SAM: a baseline file that loads in `agreement`, a model agreeing with itself exactly, bad command
 // lines (exit 2), a folder without images and models of different layouts (exit 1, no output
-// file), and a two-point frontier with its three output files.
+// file), a two-point frontier with its three output files, and a frontier stopped with Ctrl-C
+// (SIGINT: exit 130, finished points kept) that --resume completes.
 #include "tests/app/cli_runner.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
+#include <QProcess>
 #include <QTest>
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
+
+#include <signal.h>
 
 namespace fs = std::filesystem;
 using birkhoff::test::runCli;
@@ -131,6 +135,43 @@ private slots:
         for (const char* file : {"/frontier.json", "/frontier.csv", "/frontier.png"})
             QVERIFY2(fs::exists((out + QString::fromUtf8(file)).toStdString()), file);
         QVERIFY(r.out.contains(QStringLiteral("int8 per-channel")));
+    }
+
+    void frontierCtrlCIsResumable()
+    {
+        BIRKHOFF_REQUIRE_GOLDEN("sam_vit_tiny/sam_vit_tiny.pth");
+        const QString images = imageFolder();
+        const QString out = scratch(QStringLiteral("frontier-interrupted"));
+        const QStringList args = {QStringLiteral("frontier"), QStringLiteral("--model"), tiny(), QStringLiteral("--images"),
+                                  images, QStringLiteral("--grid"), QStringLiteral("8"), QStringLiteral("--points"),
+                                  QStringLiteral("rtn:8:pc,rtn:4:64,hqq:4:64"), QStringLiteral("-o"), out};
+        QProcess process;
+        process.start(qEnvironmentVariable("BIRKHOFF_CLI"), args);
+        QVERIFY2(process.waitForStarted(), "$BIRKHOFF_CLI did not start (run the test through CTest)");
+        QString err;
+        while (!err.contains(QStringLiteral("done: ")) && process.state() == QProcess::Running) {
+            process.waitForReadyRead(1000);
+            err += QString::fromUtf8(process.readAllStandardError());
+        }
+        QVERIFY2(process.state() == QProcess::Running, qPrintable(QStringLiteral("finished before Ctrl-C: ") + err));
+        ::kill(static_cast<pid_t>(process.processId()), SIGINT);
+        QVERIFY(process.waitForFinished(120000));
+        err += QString::fromUtf8(process.readAllStandardError());
+        QCOMPARE(process.exitCode(), 130);
+        QVERIFY2(err.contains(QStringLiteral("--resume")), qPrintable(err));
+        std::ifstream partialFile((out + QStringLiteral("/frontier.json")).toStdString());
+        const json partial = json::parse(partialFile);
+        QCOMPARE(partial.at("complete").get<bool>(), false);
+        const std::size_t finished = partial.at("rows").size();
+        QVERIFY(finished >= 1 && finished < 3);
+
+        const auto r = runCli(args + QStringList{QStringLiteral("--resume"), QStringLiteral("--quiet")});
+        QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+        QVERIFY2(r.err.contains(QStringLiteral("(%1 resumed)").arg(finished)), qPrintable(r.err));
+        std::ifstream doneFile((out + QStringLiteral("/frontier.json")).toStdString());
+        const json done = json::parse(doneFile);
+        QCOMPARE(done.at("complete").get<bool>(), true);
+        QCOMPARE(done.at("rows").size(), std::size_t{3});
     }
 };
 
