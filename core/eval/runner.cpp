@@ -31,7 +31,17 @@ struct Candidate {
     Rle rle;
 };
 
-/// Fills the annotation fields of a row and returns the skip reason ("" = evaluate).
+/// ", ETA 3m05s" from the work done by this run so far (in image entries, fractional within the
+/// current image) and the entries this run has to do.
+std::string etaText(double done, std::size_t total, double elapsed)
+{
+    if (!(done > 0) || done >= static_cast<double>(total))
+        return {};
+    return ", ETA " + formatDuration(elapsed / done * (static_cast<double>(total) - done));
+}
+
+}  // namespace
+
 std::string describeAnnotation(const Annotation& a, const ImageEntry& entry, const Dataset& dataset,
                                const EvalOptions& options, InstanceRow& row, std::optional<Rle>& rle)
 {
@@ -76,17 +86,6 @@ std::string describeAnnotation(const Annotation& a, const ImageEntry& entry, con
     }
     return {};
 }
-
-/// ", ETA 3m05s" from the work done by this run so far (in image entries, fractional within the
-/// current image) and the entries this run has to do.
-std::string etaText(double done, std::size_t total, double elapsed)
-{
-    if (!(done > 0) || done >= static_cast<double>(total))
-        return {};
-    return ", ETA " + formatDuration(elapsed / done * (static_cast<double>(total) - done));
-}
-
-}  // namespace
 
 std::string formatDuration(double seconds)
 {

@@ -75,6 +75,12 @@ struct EvalResult {
 EvalResult runEvaluation(const Dataset& dataset, PromptableModel& original, PromptableModel& compressed,
                          const EvalOptions& options, const Progress& progress = {});
 
+/// The evaluation's view of one annotation: fills the annotation fields of `row` (ids, category,
+/// crowd flag, bbox, area) and returns why it is skipped (a skip:: reason, with row.detail set),
+/// or "" when it is evaluated; then `rle` holds its mask and row.bbox its box.
+std::string describeAnnotation(const Annotation& a, const ImageEntry& entry, const Dataset& dataset,
+                               const EvalOptions& options, InstanceRow& row, std::optional<Rle>& rle);
+
 /// Reads an image for evaluation as 8-bit RGB in its stored orientation (EXIF orientation is NOT
 /// applied: COCO and SA-1B annotations refer to the stored pixels, as Pillow loads them).
 /// Returns an empty Mat if OpenCV cannot decode the file.

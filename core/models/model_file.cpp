@@ -2,7 +2,9 @@
 // loadSamModel on top of it.
 #include "core/models/model_file.h"
 
+#include "core/codec/baseline_quant.h"
 #include "core/io/checkpoint.h"
+#include "core/io/safetensors.h"
 #include "core/models/linear.h"
 #include "core/models/sam_config.h"
 #include "core/util/error.h"
@@ -129,6 +131,22 @@ void buildCompressedModel(ModelFile& file, const std::optional<nlohmann::json>& 
     file.runtime = compressedRuntime(*file.model, options.compressedRun);
 }
 
+/// A baseline-quantized safetensors file (rtn / hqq, core/codec/baseline_quant.h) becomes the
+/// dense checkpoint it stands for (dequantized on load) and `format` says so; any other
+/// checkpoint is left as it is. @throws Error naming the file or tensor of a malformed baseline file.
+void dequantizeIfBaseline(const std::filesystem::path& path, io::Checkpoint& checkpoint, std::string& format,
+                          const Progress& progress)
+{
+    if (checkpoint.format != io::CheckpointFormat::Safetensors)
+        return;
+    const io::SafetensorsContent content = io::readSafetensors(path);
+    if (!codec::isBaselineFile(content.metadata))
+        return;
+    const codec::BaselineModel baseline = codec::parseBaselineModel(content, path.string());
+    checkpoint.tensors = codec::dequantizeModel(baseline, progress);
+    format = "baseline " + baseline.settings.text() + " (dequantized on load)";
+}
+
 /// "[a,b,c]".
 std::string shapeText(const std::vector<std::int64_t>& shape)
 {
@@ -161,6 +179,7 @@ ModelFile openModelFile(const std::filesystem::path& path, const OpenModelOption
     } else {
         io::Checkpoint checkpoint = io::loadCheckpoint(path, scaled(progress, 0.0, options.buildModel ? 0.8 : 1.0));
         file.format = io::checkpointFormatName(checkpoint.format);
+        dequantizeIfBaseline(path, checkpoint, file.format, progress);
         file.fileBytes = checkpoint.fileBytes;
         file.wrapper = checkpoint.wrapper;
         file.notes = checkpoint.notes;

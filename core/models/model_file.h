@@ -31,7 +31,7 @@ namespace birkhoff::models {
 struct ModelFile {
     std::filesystem::path path;        ///< the file; for a model compressed in memory, its original's
     io::ModelFileKind kind = io::ModelFileKind::Checkpoint;
-    std::string format;                ///< "PyTorch zip", "safetensors" or kCompressedFormat
+    std::string format;                ///< "PyTorch zip", "safetensors", kCompressedFormat or "baseline ... (dequantized on load)"
     std::uint64_t fileBytes = 0;       ///< the file's size (compressed in memory: of the file it writes)
     FamilyInfo family;                 ///< detected from key names and shapes
     codec::ModelRoles roles;           ///< the codec role of every tensor, in state-dict order

@@ -18,3 +18,5 @@ birkhoff_add_qtest(NAME app.cli_eval_merge EXECUTABLE tests_core CLASS TestCliEv
 birkhoff_add_qtest(NAME app.cli_eval EXECUTABLE tests_core CLASS TestCliEval
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_eval.cpp LABELS slow TIMEOUT 1500
   ENVIRONMENT QTEST_FUNCTION_TIMEOUT=1200000)
+birkhoff_add_qtest(NAME app.cli_agreement EXECUTABLE tests_core CLASS TestCliAgreement
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cli_agreement.cpp LABELS unit)

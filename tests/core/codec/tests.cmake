@@ -8,3 +8,5 @@ birkhoff_add_qtest(NAME core.codec.encoder_properties EXECUTABLE tests_core CLAS
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_encoder_properties.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.codec.compressor EXECUTABLE tests_core CLASS TestCompressor
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_compressor.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.codec.baseline_quant EXECUTABLE tests_core CLASS TestBaselineQuant
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_baseline_quant.cpp LABELS unit)

@@ -4,3 +4,5 @@ birkhoff_add_qtest(NAME core.eval.dataset EXECUTABLE tests_core CLASS TestDatase
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_dataset.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.eval.runner EXECUTABLE tests_core CLASS TestRunner
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_runner.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.eval.agreement EXECUTABLE tests_core CLASS TestAgreement
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_agreement.cpp LABELS unit)
