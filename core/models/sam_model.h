@@ -164,7 +164,7 @@ struct LoadOptions {
 /// CPU): PyTorch zip checkpoints (raw or wrapped, through io::loadCheckpoint), safetensors
 /// (original or Hugging Face key names), and compressed hyper_model.safetensors files (Linear
 /// weights stored as index matrices run as HyperLinear, see LoadOptions; everything else
-/// decoded). Every family detectFamily() knows is supported: SAM v1 ViT (incl. MedSAM,
+/// decoded), and baseline-quantized files (rtn / hqq, dequantized on load). Every family detectFamily() knows is supported: SAM v1 ViT (incl. MedSAM,
 /// SlimSAM), MobileSAM / TinySAM, SAM-HQ (ViT and tiny), SAM 2 / 2.1, EfficientSAM, EdgeSAM,
 /// EfficientViT-SAM.
 /// @throws Error for unreadable files, unknown formats, layouts that are not SAM-family, and
