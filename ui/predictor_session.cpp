@@ -57,18 +57,29 @@ MaskCandidate candidateOf(const predict::Prediction& prediction, std::size_t k)
     return c;
 }
 
+/// The one encode queue of the process (see the header): a single worker, jobs in order. Never
+/// destroyed, so no session can outlive it at exit; its idle worker thread expires by itself.
+QThreadPool& sharedEncodeQueue()
+{
+    static QThreadPool* queue = [] {
+        auto* pool = new QThreadPool;
+        pool->setMaxThreadCount(1);
+        return pool;
+    }();
+    return *queue;
+}
+
 }  // namespace
 
 PredictorSession::PredictorSession(EmbeddingCache* cache, QObject* parent)
     : QObject(parent), cache_(cache)
 {
-    encodePool_.setMaxThreadCount(1);
     decodePool_.setMaxThreadCount(1);
 }
 
 PredictorSession::~PredictorSession()
 {
-    encodePool_.waitForDone();
+    sharedEncodeQueue().waitForDone();
     decodePool_.waitForDone();
 }
 
@@ -133,7 +144,7 @@ void PredictorSession::startEncode()
     const QString modelId = modelId_;
     EmbeddingCache* cache = cache_;
     runJob<std::shared_ptr<const predict::ImageEmbedding>>(
-        this, &encodePool_,
+        this, &sharedEncodeQueue(),
         [predictor, rgb, hash, modelId, cache] {
             const cv::Mat view(rgb.height(), rgb.width(), CV_8UC3, const_cast<uchar*>(rgb.constBits()),
                                static_cast<std::size_t>(rgb.bytesPerLine()));

@@ -1,6 +1,8 @@
 // One pane's model at work: encodes the current image off the GUI thread (through the shared
 // EmbeddingCache, keyed by image hash and model id), then decodes prompts into mask candidates.
-// Decode requests are coalesced: while one runs, only the newest committed request and the newest
+// Encodings of all panes share one process-wide queue and run one at a time, each with every
+// intra-op thread, so two panes never fight for the same cores: the first pane is ready after
+// one encoding, the second after two. Decode requests are coalesced: while one runs, only the newest committed request and the newest
 // hover preview wait (committed first), so fast mouse movement never queues stale work. Results
 // of a previous model or image are dropped.
 #pragma once
@@ -75,7 +77,6 @@ private:
     void runDecode(const DecodeRequest& request);
 
     EmbeddingCache* cache_;
-    QThreadPool encodePool_;   ///< background priority
     QThreadPool decodePool_;   ///< interactive priority
     std::shared_ptr<const models::SamModel> model_;
     std::shared_ptr<const predict::SamPredictor> predictor_;
