@@ -143,9 +143,9 @@ private slots:
         const QString images = imageFolder();
         const QString out = scratch(QStringLiteral("frontier-interrupted"));
         const QStringList args = {QStringLiteral("frontier"), QStringLiteral("--model"), tiny(), QStringLiteral("--images"),
-                                  images, QStringLiteral("--grid"), QStringLiteral("24"), QStringLiteral("--points"),
+                                  images, QStringLiteral("--grid"), QStringLiteral("12"), QStringLiteral("--points"),
                                   QStringLiteral("rtn:8:pc,rtn:4:64,hqq:4:64,rtn:6:32"), QStringLiteral("-o"), out};
-        // Grid 24 (1152 prompts per point) keeps each point running for seconds, so SIGINT sent
+        // Grid 12 (288 prompts per point) keeps each point running for seconds, so SIGINT sent
         // when the first point is reported lands while a later point is being measured.
         QProcess process;
         process.start(qEnvironmentVariable("BIRKHOFF_CLI"), args);
@@ -167,7 +167,7 @@ private slots:
         const std::size_t finished = partial.at("rows").size();
         QVERIFY(finished >= 1 && finished < 4);
 
-        const auto r = runCli(args + QStringList{QStringLiteral("--resume"), QStringLiteral("--quiet")});
+        const auto r = runCli(args + QStringList{QStringLiteral("--resume"), QStringLiteral("--quiet")}, 600000);
         QVERIFY2(r.exitCode == 0, qPrintable(r.err));
         QVERIFY2(r.err.contains(QStringLiteral("(%1 resumed)").arg(finished)), qPrintable(r.err));
         std::ifstream doneFile((out + QStringLiteral("/frontier.json")).toStdString());
