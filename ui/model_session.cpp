@@ -6,6 +6,7 @@
 // LibTorch's headers come first: its JIT headers use the identifier `slots`, which Qt defines as
 // a keyword macro once a Qt header is seen.
 #include "core/codec/compressor.h"
+#include "core/util/stopwatch.h"
 #include "core/codec/estimate.h"
 #include "core/format/compressed_writer.h"
 #include "core/format/encoded_tensor.h"
@@ -40,20 +41,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
-/// `progress` restricted to [base, base + span] of the caller's range.
-Progress scaled(const Progress& progress, double base, double span)
-{
-    Progress p;
-    p.cancel = progress.cancel;
-    if (progress.onProgress)
-        p.onProgress = [progress, base, span](double f, const std::string& what) { progress.report(base + span * f, what); };
-    return p;
-}
 
 std::filesystem::path toPath(const QString& path)
 {
@@ -232,12 +220,12 @@ void ModelSession::openCheckpoint(const QString& path)
                 throw Error(path.toStdString() + " is a compressed model: open it with File > Open Compressed Model "
                                                  "(Ctrl+Shift+O), next to the checkpoint it was compressed from");
             auto original = std::make_shared<Original>();
-            original->file = models::openModelFile(toPath(path), {}, scaled(progress, 0.0, 0.6));
+            original->file = models::openModelFile(toPath(path), {}, progress.scaled(0.0, 0.6));
             progress.checkCancelled();
             progress.report(0.6, "preparing the live estimate");
             const auto start = Clock::now();
             original->estimator = std::make_shared<const codec::CompressionEstimator>(
-                original->file.tensors, original->file.roles.roles, original->file.fileBytes, scaled(progress, 0.6, 0.4));
+                original->file.tensors, original->file.roles.roles, original->file.fileBytes, progress.scaled(0.6, 0.4));
             original->file.loadSeconds += secondsSince(start);
             return Result{original, summarise(path, original->file)};
         },
@@ -275,11 +263,11 @@ void ModelSession::compress(const CompressionSettings& settings)
             const auto start = Clock::now();
             const codec::CompressOptions options = toCompressOptions(settings, original->file.fileBytes);
             codec::CompressionResult result = codec::compressModel(original->file.tensors, original->file.roles.roles,
-                                                                   options, scaled(progress, 0.0, 0.85));
+                                                                   options, progress.scaled(0.0, 0.85));
             auto compressed = std::make_shared<Compressed>();
             compressed->file = models::compressedModelFile(original->file, std::move(result.model),
                                                            result.report.compressedBytes, {},
-                                                           scaled(progress, 0.85, 0.15));
+                                                           progress.scaled(0.85, 0.15));
             compressed->file.loadSeconds = secondsSince(start);
             Result r;
             r.report = toLayerReport(result.report, settings, false, 1.0);
@@ -381,7 +369,7 @@ void ModelSession::exportRestored(const QString& path)
     runJob<bool>(
         this, &pool_,
         [compressed, path, wrapper, progress] {
-            const io::StateDict dense = format::restoreDense(*compressed->file.compressed, scaled(progress, 0.0, 0.9));
+            const io::StateDict dense = format::restoreDense(*compressed->file.compressed, progress.scaled(0.0, 0.9));
             progress.checkCancelled();
             io::saveCheckpoint(toPath(path), dense, wrapper);
             progress.report(1.0, "written");

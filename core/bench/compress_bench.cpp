@@ -1,5 +1,6 @@
 // Compression benchmark: our encoder on the official encoder's reference workloads.
 #include "core/bench/compress_bench.h"
+#include "core/util/stopwatch.h"
 
 #include "core/bench/synthetic_checkpoint.h"
 #include "core/codec/compressor.h"
@@ -19,10 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point t)
-{
-    return std::chrono::duration<double>(Clock::now() - t).count();
-}
 
 CompressBenchCase runCase(const std::string& name, const io::StateDict& checkpoint,
                           const std::vector<codec::TensorRole>& roles, const std::filesystem::path& file,

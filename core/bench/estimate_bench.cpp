@@ -1,5 +1,6 @@
 // Estimate benchmark (see estimate_bench.h).
 #include "core/bench/estimate_bench.h"
+#include "core/util/stopwatch.h"
 
 #include "core/bench/synthetic_checkpoint.h"
 #include "core/codec/compressor.h"
@@ -26,10 +27,6 @@ double meanMae(const codec::CompressionReport& r)
     return count == 0 ? 0.0 : weighted / count;
 }
 
-double secondsSince(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 double cpuSecondsSince(std::clock_t start)
 {

@@ -1,5 +1,6 @@
 // Mask agreement between an original and a compressed model (see agreement.h).
 #include "core/eval/agreement.h"
+#include "core/util/stopwatch.h"
 
 #include "core/eval/prompts.h"
 #include "core/eval/results.h"
@@ -22,10 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 /// An image to build the reference on, with its ground-truth instances (annotations mode).
 struct SourceImage {

@@ -1,5 +1,6 @@
 // The rate-distortion frontier sweep, its output files and its plot (see frontier.h).
 #include "core/eval/frontier.h"
+#include "core/util/stopwatch.h"
 
 #include "core/codec/baseline_quant.h"
 #include "core/codec/compressor.h"
@@ -34,10 +35,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 std::vector<std::string> split(const std::string& text, char separator)
 {

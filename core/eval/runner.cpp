@@ -1,5 +1,6 @@
 // The evaluation run (see runner.h).
 #include "core/eval/runner.h"
+#include "core/util/stopwatch.h"
 
 #include "core/util/error.h"
 
@@ -20,10 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 /// An instance that passed the skip rules, with what is needed to evaluate it.
 struct Candidate {

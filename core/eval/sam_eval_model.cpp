@@ -2,6 +2,7 @@
 // models::loadSamModel; a checkpoint compressed in memory, run on HyperLinear through
 // models::compressedModelFile, as the studio runs it).
 #include "core/eval/sam_eval_model.h"
+#include "core/util/stopwatch.h"
 
 #include "core/codec/compressor.h"
 #include "core/models/model_file.h"
@@ -54,10 +55,6 @@ private:
     std::shared_ptr<const predict::ImageEmbedding> embedding_;
 };
 
-double secondsSince(std::chrono::steady_clock::time_point start)
-{
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string uListText(const std::vector<std::uint32_t>& uList)
 {

@@ -1,6 +1,7 @@
 // Opening model files of every kind for the studio and the CLI (see model_file.h), and
 // loadSamModel on top of it.
 #include "core/models/model_file.h"
+#include "core/util/stopwatch.h"
 
 #include "core/codec/baseline_quant.h"
 #include "core/io/checkpoint.h"
@@ -20,20 +21,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double secondsSince(Clock::time_point start)
-{
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
-/// `progress` restricted to [base, base + span] of the caller's range.
-Progress scaled(const Progress& progress, double base, double span)
-{
-    Progress p;
-    p.cancel = progress.cancel;
-    if (progress.onProgress)
-        p.onProgress = [progress, base, span](double f, const std::string& what) { progress.report(base + span * f, what); };
-    return p;
-}
 
 /// The config.json for `path` (`explicitPath`, or the one beside it), or nullopt; `configPath`
 /// receives its path.
@@ -175,9 +163,9 @@ ModelFile openModelFile(const std::filesystem::path& path, const OpenModelOption
         file.fileBytes = std::filesystem::file_size(path, ec);
         describeCompressed(file, *file.compressed);
         if (options.buildModel)
-            buildCompressedModel(file, overrides, options.load, scaled(progress, 0.2, 0.8));
+            buildCompressedModel(file, overrides, options.load, progress.scaled(0.2, 0.8));
     } else {
-        io::Checkpoint checkpoint = io::loadCheckpoint(path, scaled(progress, 0.0, options.buildModel ? 0.8 : 1.0));
+        io::Checkpoint checkpoint = io::loadCheckpoint(path, progress.scaled(0.0, options.buildModel ? 0.8 : 1.0));
         file.format = io::checkpointFormatName(checkpoint.format);
         dequantizeIfBaseline(path, checkpoint, file.format, progress);
         file.fileBytes = checkpoint.fileBytes;

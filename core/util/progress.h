@@ -37,6 +37,18 @@ struct Progress {
             onProgress(fraction, what);
     }
     bool isCancelled() const { return cancel != nullptr && cancel->isCancelled(); }
+    /// This progress restricted to [base, base + span] of its range (same cancel token), for a
+    /// step of a longer operation.
+    Progress scaled(double base, double span) const
+    {
+        Progress p;
+        p.cancel = cancel;
+        if (onProgress)
+            p.onProgress = [forward = onProgress, base, span](double f, const std::string& what) {
+                forward(base + span * f, what);
+            };
+        return p;
+    }
     /// Throws CancelledError when cancellation was requested.
     void checkCancelled() const
     {
