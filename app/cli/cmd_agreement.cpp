@@ -2,6 +2,7 @@
 // a folder of images (grid points and boxes from the original's own masks) or on a COCO / SA-1B
 // dataset (plus its ground-truth boxes and centre points). All work is core::eval's.
 #include "cli/command.h"
+#include "cli/prompt_set_options.h"
 
 #include "core/eval/agreement.h"
 #include "core/util/atomic_file.h"
@@ -31,28 +32,13 @@ int runAgreement(const QStringList& args)
     const QCommandLineOption compressed(QStringLiteral("compressed"),
                                         QStringLiteral("Compressed model (any file `birkhoff segment` opens)."),
                                         QStringLiteral("B"));
-    const QCommandLineOption images(QStringLiteral("images"),
-                                    QStringLiteral("Folder of images (with --annotations: the images' folder, default the "
-                                                   "annotations' folder)."),
-                                    QStringLiteral("DIR"));
-    const QCommandLineOption annotations(QStringLiteral("annotations"),
-                                         QStringLiteral("COCO instances JSON or SA-1B JSON file/folder: its images, plus "
-                                                        "ground-truth box and centre-point prompts."),
-                                         QStringLiteral("ANN"));
-    const QCommandLineOption grid(QStringLiteral("grid"),
-                                  QStringLiteral("Grid points per side, 1..%1 (default %2).")
-                                      .arg(eval::kMaxAgreementGrid)
-                                      .arg(eval::kDefaultAgreementGrid),
-                                  QStringLiteral("G"), QString::number(eval::kDefaultAgreementGrid));
-    const QCommandLineOption prompt(QStringLiteral("prompt"),
-                                    QStringLiteral("Grid prompts: points, boxes or both (default both)."),
-                                    QStringLiteral("P"), QStringLiteral("both"));
-    const QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Use at most N images."), QStringLiteral("N"));
     const QCommandLineOption output(QStringList{QStringLiteral("o"), QStringLiteral("output")},
                                     QStringLiteral("Also write the JSON report to FILE (atomically)."), QStringLiteral("FILE"));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the report as JSON."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({model, compressed, images, annotations, grid, prompt, limit, output, json, quiet});
+    parser.addOptions({model, compressed, output, json, quiet});
+    const PromptSetOptions promptSet(parser, QStringLiteral("COCO instances JSON or SA-1B JSON file/folder: its images, "
+                                                            "plus ground-truth box and centre-point prompts."));
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
 
@@ -62,26 +48,9 @@ int runAgreement(const QStringList& args)
     };
     if (!parser.isSet(compressed))
         return usage(QStringLiteral("--compressed is required"));
-    if (!parser.isSet(images) && !parser.isSet(annotations))
-        return usage(QStringLiteral("give a folder of images with --images DIR or a dataset with --annotations ANN"));
     eval::AgreementOptions options;
-    bool ok = false;
-    options.grid = parser.value(grid).toInt(&ok);
-    if (!ok || options.grid < 1 || options.grid > eval::kMaxAgreementGrid)
-        return usage(QStringLiteral("--grid must be an integer from 1 to %1 (got '%2')")
-                         .arg(eval::kMaxAgreementGrid)
-                         .arg(parser.value(grid)));
-    try {
-        options.prompts = eval::parseAgreementPrompts(toStd(parser.value(prompt)));
-    } catch (const Error& e) {
-        return usage(QString::fromUtf8(e.what()));
-    }
-    if (parser.isSet(limit)) {
-        const qlonglong n = parser.value(limit).toLongLong(&ok);
-        if (!ok || n <= 0)
-            return usage(QStringLiteral("--limit must be a positive integer"));
-        options.limit = static_cast<std::size_t>(n);
-    }
+    if (const QString error = promptSet.read(parser, options); !error.isEmpty())
+        return usage(error);
 
     return runGuarded(QStringLiteral("agreement"), [&] {
         const fs::path modelPath = parser.isSet(model) ? fs::path(toStd(parser.value(model))) : findDefaultModel();
@@ -89,16 +58,7 @@ int runAgreement(const QStringList& args)
             throw Error("no --model given and the default model is not installed (run scripts/setup.sh)");
         const fs::path compressedPath = toStd(parser.value(compressed));
         std::optional<eval::Dataset> dataset;
-        if (parser.isSet(annotations)) {
-            const fs::path annotationsPath = toStd(parser.value(annotations));
-            dataset = eval::Dataset::open(annotationsPath);
-            options.dataset = &*dataset;
-            options.imagesDir = parser.isSet(images)               ? fs::path(toStd(parser.value(images)))
-                                : fs::is_directory(annotationsPath) ? annotationsPath
-                                                                    : annotationsPath.parent_path();
-        } else {
-            options.imagesDir = toStd(parser.value(images));
-        }
+        promptSet.open(parser, options, dataset);
         const Progress progress = consoleProgress(parser.isSet(quiet));
         eval::AgreementModels loaded = eval::loadAgreementModels(modelPath, compressedPath, {{}, progress.cancel});
         std::fprintf(stderr, "original %s: %s\ncompressed %s: %s\n", modelPath.string().c_str(),

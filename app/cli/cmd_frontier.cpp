@@ -3,6 +3,7 @@
 // OUT/frontier.csv and OUT/frontier.png after every point; --resume continues an interrupted
 // sweep. All work is core::eval's.
 #include "cli/command.h"
+#include "cli/prompt_set_options.h"
 
 #include "core/eval/frontier.h"
 #include "core/util/error.h"
@@ -29,25 +30,9 @@ int runFrontierCommand(const QStringList& args)
     parser.addHelpOption();
     const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Checkpoint (default: the default model)."),
                                    QStringLiteral("M"));
-    const QCommandLineOption images(QStringLiteral("images"),
-                                    QStringLiteral("Folder of images (with --annotations: the images' folder)."),
-                                    QStringLiteral("DIR"));
-    const QCommandLineOption annotations(QStringLiteral("annotations"),
-                                         QStringLiteral("COCO instances JSON or SA-1B JSON file/folder (adds ground-truth "
-                                                        "prompts and the mIoU column)."),
-                                         QStringLiteral("ANN"));
-    const QCommandLineOption grid(QStringLiteral("grid"),
-                                  QStringLiteral("Grid points per side, 1..%1 (default %2).")
-                                      .arg(eval::kMaxAgreementGrid)
-                                      .arg(eval::kDefaultAgreementGrid),
-                                  QStringLiteral("G"), QString::number(eval::kDefaultAgreementGrid));
-    const QCommandLineOption prompt(QStringLiteral("prompt"),
-                                    QStringLiteral("Grid prompts: points, boxes or both (default both)."),
-                                    QStringLiteral("P"), QStringLiteral("both"));
     const QCommandLineOption points(QStringLiteral("points"),
                                     QStringLiteral("Comma-separated point specs (default: the 13-point sweep)."),
                                     QStringLiteral("SPECS"));
-    const QCommandLineOption limit(QStringLiteral("limit"), QStringLiteral("Use at most N images."), QStringLiteral("N"));
     const QCommandLineOption output(QStringList{QStringLiteral("o"), QStringLiteral("output")},
                                     QStringLiteral("Output folder (created if missing)."), QStringLiteral("OUT"));
     const QCommandLineOption resume(QStringLiteral("resume"),
@@ -55,7 +40,9 @@ int runFrontierCommand(const QStringList& args)
     const QCommandLineOption overwrite(QStringLiteral("overwrite"), QStringLiteral("Replace an existing OUT/frontier.json."));
     const QCommandLineOption json(QStringLiteral("json"), QStringLiteral("Print the rows as JSON."));
     const QCommandLineOption quiet(QStringLiteral("quiet"), QStringLiteral("No progress lines."));
-    parser.addOptions({model, images, annotations, grid, prompt, points, limit, output, resume, overwrite, json, quiet});
+    parser.addOptions({model, points, output, resume, overwrite, json, quiet});
+    const PromptSetOptions promptSet(parser, QStringLiteral("COCO instances JSON or SA-1B JSON file/folder (adds "
+                                                            "ground-truth prompts and the mIoU column)."));
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
 
@@ -65,25 +52,12 @@ int runFrontierCommand(const QStringList& args)
     };
     if (!parser.isSet(output))
         return usage(QStringLiteral("-o OUT (the output folder) is required"));
-    if (!parser.isSet(images) && !parser.isSet(annotations))
-        return usage(QStringLiteral("give a folder of images with --images DIR or a dataset with --annotations ANN"));
     if (parser.isSet(resume) && parser.isSet(overwrite))
         return usage(QStringLiteral("--resume and --overwrite exclude each other"));
     eval::FrontierOptions options;
-    bool ok = false;
-    options.agreement.grid = parser.value(grid).toInt(&ok);
-    if (!ok || options.agreement.grid < 1 || options.agreement.grid > eval::kMaxAgreementGrid)
-        return usage(QStringLiteral("--grid must be an integer from 1 to %1 (got '%2')")
-                         .arg(eval::kMaxAgreementGrid)
-                         .arg(parser.value(grid)));
-    if (parser.isSet(limit)) {
-        const qlonglong n = parser.value(limit).toLongLong(&ok);
-        if (!ok || n <= 0)
-            return usage(QStringLiteral("--limit must be a positive integer"));
-        options.agreement.limit = static_cast<std::size_t>(n);
-    }
+    if (const QString error = promptSet.read(parser, options.agreement); !error.isEmpty())
+        return usage(error);
     try {
-        options.agreement.prompts = eval::parseAgreementPrompts(toStd(parser.value(prompt)));
         std::vector<std::string> specs = eval::defaultFrontierSpecs();
         if (parser.isSet(points)) {
             specs.clear();
@@ -109,18 +83,7 @@ int runFrontierCommand(const QStringList& args)
         if (!fs::is_regular_file(options.model, ec))
             throw Error("model file " + options.model.string() + " does not exist");
         std::optional<eval::Dataset> dataset;
-        if (parser.isSet(annotations)) {
-            const fs::path annotationsPath = toStd(parser.value(annotations));
-            dataset = eval::Dataset::open(annotationsPath);
-            options.agreement.dataset = &*dataset;
-            options.agreement.imagesDir = parser.isSet(images)               ? fs::path(toStd(parser.value(images)))
-                                          : fs::is_directory(annotationsPath) ? annotationsPath
-                                                                              : annotationsPath.parent_path();
-            options.promptSetName = annotationsPath.string();
-        } else {
-            options.agreement.imagesDir = toStd(parser.value(images));
-            options.promptSetName = options.agreement.imagesDir.string();
-        }
+        options.promptSetName = promptSet.open(parser, options.agreement, dataset);
         const Progress progress = consoleProgress(parser.isSet(quiet));
         eval::FrontierResult result;
         try {
