@@ -214,9 +214,20 @@ VectorDecode HyperLinearWeight::avx512Decode() const
     return lazy_->decode;
 }
 
+void HyperLinearWeight::setRowScale(std::vector<float> scale)
+{
+    if (!scale.empty() && static_cast<std::int64_t>(scale.size()) != out_)
+        throw std::invalid_argument("row scale has " + std::to_string(scale.size()) + " entries, expected "
+                                    + std::to_string(out_));
+    for (std::size_t i = 0; i < scale.size(); ++i)
+        if (!std::isfinite(scale[i]))
+            throw std::invalid_argument("row scale of row " + std::to_string(i) + " is not finite");
+    rowScale_ = std::move(scale);
+}
+
 std::size_t HyperLinearWeight::storageBytes() const
 {
-    std::size_t bytes = grouped_.size();
+    std::size_t bytes = grouped_.size() + rowScale_.size() * sizeof(float);
     if (lazy_->tableBuilt.load(std::memory_order_acquire))
         bytes += lazy_->table.size() * sizeof(float);
     return bytes;
@@ -341,6 +352,7 @@ detail::TileProblem makeProblem(const HyperLinearWeight& weight, const float* x,
     pr.tokens = tokens;
     pr.bias = bias;
     pr.y = y;
+    pr.rowScale = weight.rowScale().empty() ? nullptr : weight.rowScale().data();
     return pr;
 }
 
@@ -414,6 +426,10 @@ void hyperLinearReference(const HyperLinearWeight& weight, const float* x, std::
         for (std::int64_t p = 0; p < weight.pairsPerRow(); ++p) {
             float w[2];
             decodeIndex(lattice, weight.indexAt(row, p), w);
+            if (!weight.rowScale().empty()) {
+                w[0] *= weight.rowScale()[static_cast<std::size_t>(row)];
+                w[1] *= weight.rowScale()[static_cast<std::size_t>(row)];
+            }
             dense[row * in + 2 * p] = w[0];
             if (2 * p + 1 < in)
                 dense[row * in + 2 * p + 1] = w[1];

@@ -83,6 +83,13 @@ public:
     /// f_j = ringFactor(lattice, j) for j = 0..K.
     const std::vector<float>& ringFactors() const { return ringFactors_; }
 
+    /// Extension "row_scale": the weight of output row i is fl(decodeIndex(...) * scale[i]).
+    /// `scale` must have outFeatures() finite entries; an empty vector removes the scale.
+    /// @throws std::invalid_argument for a wrong size or a non-finite entry.
+    void setRowScale(std::vector<float> scale);
+    /// The per-row scale, empty when the weight has none.
+    const std::vector<float>& rowScale() const { return rowScale_; }
+
     /// The run-time index stream (row-group layout).
     const std::vector<std::uint8_t>& groupedIndices() const { return grouped_; }
     /// Stored index of (row, index column), read back from the run-time layout.
@@ -111,6 +118,7 @@ private:
     unsigned bits_ = 1;
     LatticeParams lattice_;
     std::vector<float> ringFactors_;
+    std::vector<float> rowScale_;
     std::vector<std::uint8_t> grouped_;
 
     struct LazyState;
@@ -145,7 +153,7 @@ void hyperLinearForward(const HyperLinearWeight& weight, const float* x, std::in
 void decodeDenseWeight(const HyperLinearWeight& weight, float* dense, const HyperLinearOptions& options = {});
 
 /// Reference forward, independent of the optimized code: every weight decoded with
-/// decodeIndex from indexAt(), then a naive product accumulating each output in double,
+/// decodeIndex from indexAt() (times the row scale, if any), then a naive product accumulating each output in double,
 /// rounded to float32.
 void hyperLinearReference(const HyperLinearWeight& weight, const float* x, std::int64_t tokens,
                           const float* bias, float* y);

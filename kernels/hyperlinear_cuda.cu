@@ -233,6 +233,11 @@ CudaHyperLinearWeight::CudaHyperLinearWeight(const HyperLinearWeight& weight, in
         table_ = static_cast<float*>(cudaAllocate(table.size() * sizeof(float), device));
         tableFloats_ = table.size();
         cudaCopyToDevice(table_, table.data(), table.size() * sizeof(float));
+        const auto& scale = weight.rowScale();
+        if (!scale.empty()) {
+            rowScale_ = static_cast<float*>(cudaAllocate(scale.size() * sizeof(float), device));
+            cudaCopyToDevice(rowScale_, scale.data(), scale.size() * sizeof(float));
+        }
     } catch (...) {
         release();
         throw;
@@ -253,6 +258,7 @@ CudaHyperLinearWeight& CudaHyperLinearWeight::operator=(CudaHyperLinearWeight&& 
         streamBytes_ = std::exchange(other.streamBytes_, 0);
         table_ = std::exchange(other.table_, nullptr);
         tableFloats_ = std::exchange(other.tableFloats_, 0);
+        rowScale_ = std::exchange(other.rowScale_, nullptr);
         bits_ = other.bits_;
         out_ = other.out_;
         in_ = other.in_;
@@ -271,8 +277,10 @@ void CudaHyperLinearWeight::release() noexcept
 {
     cudaRelease(stream_);
     cudaRelease(table_);
+    cudaRelease(rowScale_);
     stream_ = nullptr;
     table_ = nullptr;
+    rowScale_ = nullptr;
 }
 
 void hyperLinearForwardCuda(const CudaHyperLinearWeight& weight, const float* x, std::int64_t tokens,
@@ -295,6 +303,7 @@ void hyperLinearForwardCuda(const CudaHyperLinearWeight& weight, const float* x,
     a.tokens = tokens;
     a.bias = bias;
     a.y = y;
+    a.rowScale = weight.rowScale_;
     DeviceScope scope(weight.device_);
     const auto s = static_cast<cudaStream_t>(stream);
     switch (math) {

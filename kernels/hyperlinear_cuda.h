@@ -52,8 +52,11 @@ public:
     int device() const { return device_; }
     std::int64_t outFeatures() const { return out_; }
     std::int64_t inFeatures() const { return in_; }
-    /// Device bytes held: index stream + decode table.
-    std::size_t deviceBytes() const { return streamBytes_ + tableFloats_ * sizeof(float); }
+    /// Device bytes held: index stream + decode table + row scale.
+    std::size_t deviceBytes() const
+    {
+        return streamBytes_ + tableFloats_ * sizeof(float) + (rowScale_ ? static_cast<std::size_t>(out_) * sizeof(float) : 0);
+    }
 
 private:
     friend void hyperLinearForwardCuda(const CudaHyperLinearWeight&, const float*, std::int64_t, const float*,
@@ -65,6 +68,7 @@ private:
     std::size_t streamBytes_ = 0;
     float* table_ = nullptr;
     std::size_t tableFloats_ = 0;
+    float* rowScale_ = nullptr;  ///< [out] or null (extension "row_scale")
     unsigned bits_ = 1;
     std::int64_t out_ = 0;
     std::int64_t in_ = 0;

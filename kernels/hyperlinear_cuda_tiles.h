@@ -55,6 +55,7 @@ struct TileArgs {
     std::int64_t tokens = 0;
     const float* bias = nullptr;   ///< [out] or null
     float* y = nullptr;            ///< [tokens, out]
+    const float* rowScale = nullptr;  ///< [out] or null: extension "row_scale" (weight of row i times rowScale[i])
 };
 
 // ---- element types of the A/B operands -------------------------------------------------------
@@ -251,7 +252,8 @@ BIRKHOFF_TILE_HD void loadXTile(const TileArgs& a, std::int64_t m0, std::int64_t
     }
 }
 
-/// B tile: Bs[n * M::kLd + k] = W[n0 + n, 2 * pair0 + k] decoded through `table` (0 for the pad
+/// B tile: Bs[n * M::kLd + k] = W[n0 + n, 2 * pair0 + k] decoded through `table` and scaled by
+/// the row scale when there is one (0 for the pad
 /// column of an odd `in`, columns past `in` and rows past `out`).
 template <class M>
 BIRKHOFF_TILE_HD void decodeWTile(const TileArgs& a, const float* table, std::int64_t n0, std::int64_t pair0,
@@ -263,8 +265,9 @@ BIRKHOFF_TILE_HD void decodeWTile(const TileArgs& a, const float* table, std::in
         const std::uint32_t t = unpackTileIndex(tile, a.bits, n / kRowGroup, p, n % kRowGroup);
         const std::int64_t k = 2 * (pair0 + p);
         const bool row = n0 + n < a.out;
-        const float w0 = (row && k < a.in) ? table[2 * static_cast<std::size_t>(t)] : 0.f;
-        const float w1 = (row && k + 1 < a.in) ? table[2 * static_cast<std::size_t>(t) + 1] : 0.f;
+        const float scale = (row && a.rowScale) ? a.rowScale[n0 + n] : 1.f;
+        const float w0 = (row && k < a.in) ? table[2 * static_cast<std::size_t>(t)] * scale : 0.f;
+        const float w1 = (row && k + 1 < a.in) ? table[2 * static_cast<std::size_t>(t) + 1] * scale : 0.f;
         Bs[n * M::kLd + 2 * p] = M::convert(w0);
         Bs[n * M::kLd + 2 * p + 1] = M::convert(w1);
     }

@@ -56,6 +56,8 @@ struct TileProblem {
     std::int64_t tokens = 0;
     const float* bias = nullptr;
     float* y = nullptr;
+    /// Per-output-row scale (out entries) applied to every decoded weight, or null (no scale).
+    const float* rowScale = nullptr;
     TilePlan plan;
 };
 
@@ -117,6 +119,22 @@ inline void decodeGroupFromTable(const TileProblem& pr, std::int64_t group, std:
     }
 }
 
+/// Multiplies the decoded weights panel[k * 16 + r] (k < count) of row group `group` by the
+/// problem's row scale, if it has one: the weight of row i is fl(decoded * rowScale[i]).
+inline void scaleGroupPanel(const TileProblem& pr, std::int64_t group, int count, float* panel)
+{
+    if (pr.rowScale == nullptr)
+        return;
+    float scale[16];
+    for (int r = 0; r < 16; ++r) {
+        const std::int64_t row = group * 16 + r;
+        scale[r] = row < pr.out ? pr.rowScale[row] : 0.f;
+    }
+    for (int k = 0; k < count; ++k)
+        for (int r = 0; r < 16; ++r)
+            panel[k * 16 + r] *= scale[r];
+}
+
 /// Runs one forward call. A work item is a block of row groups x a token range; its tokens are
 /// cut into near-equal slices of at most Kernel::kBlocking.mr. With several slices, the item's
 /// panel over kc input columns is decoded once and every slice runs over it; with a single
@@ -166,14 +184,18 @@ void runTiles(const Kernel& kernel, const TileProblem& pr)
             };
             if (fewTokens) {
                 for (std::int64_t g = 0; g < groupCount; g += b.nv) {
-                    for (std::int64_t v = 0; v < b.nv && g + v < groupCount; ++v)
+                    for (std::int64_t v = 0; v < b.nv && g + v < groupCount; ++v) {
                         kernel.decodeGroup(pr, g0 + g + v, pair0, pairCount, panel + v * panelStride);
+                        scaleGroupPanel(pr, g0 + g + v, 2 * pairCount, panel + v * panelStride);
+                    }
                     run(g, panel, t0, static_cast<int>(tEnd - t0));
                 }
                 continue;
             }
-            for (std::int64_t g = 0; g < groupCount; ++g)
+            for (std::int64_t g = 0; g < groupCount; ++g) {
                 kernel.decodeGroup(pr, g0 + g, pair0, pairCount, panel + g * panelStride);
+                scaleGroupPanel(pr, g0 + g, 2 * pairCount, panel + g * panelStride);
+            }
             std::int64_t t = t0;
             for (std::int64_t s = 0; s < slices; ++s) {
                 const std::int64_t sliceEnd = t0 + (tEnd - t0) * (s + 1) / slices;
@@ -206,6 +228,7 @@ void decodeDenseTiles(const Kernel& kernel, const TileProblem& pr, float* dense)
         for (std::int64_t k0 = 0; k0 < pr.in; k0 += kc) {
             const int count = static_cast<int>(minOf(kc, pr.in - k0));
             kernel.decodeGroup(pr, g, k0 / 2, (count + 1) / 2, panel);
+            scaleGroupPanel(pr, g, count, panel);
             kernel.copyPanelToRows(panel, rows, count, dense + g * 16 * pr.in + k0, pr.in);
         }
     }

@@ -318,6 +318,55 @@ private slots:
         }
     }
 
+    // Extension "row_scale": every ISA's forward and dense decode equal the unscaled weight
+    // times the row's scale (dense: bit for bit; forward: the unscaled output times the scale,
+    // within float32 summation error), and a bad scale vector is refused.
+    void rowScaleMultipliesEachRow()
+    {
+        const std::int64_t out = 37, in = 301, tokens = 29;
+        std::mt19937 rng(4242);
+        const RandomWeight rw = makeRandomWeight(out, in, 1225, 2, 0.1f, 1225 * 3 - 1, rng);
+        HyperLinearWeight plain = HyperLinearWeight::fromIndices(rw.indices.data(), out, in, rw.lattice);
+        HyperLinearWeight scaled = HyperLinearWeight::fromIndices(rw.indices.data(), out, in, rw.lattice);
+        std::vector<float> scale(out);
+        std::uniform_real_distribution<float> pickScale(0.01f, 3.f);
+        for (auto& v : scale)
+            v = pickScale(rng);
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, scaled.setRowScale(std::vector<float>(out - 1, 1.f)));
+        std::vector<float> bad(scale);
+        bad[5] = NAN;
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, scaled.setRowScale(bad));
+        scaled.setRowScale(scale);
+        std::normal_distribution<float> normal(0.f, 1.f);
+        std::vector<float> x(tokens * in);
+        for (auto& v : x)
+            v = normal(rng);
+        for (CpuIsa isa : {CpuIsa::Portable, CpuIsa::Avx2Fma, CpuIsa::Avx512}) {
+            HyperLinearOptions options;
+            options.isa = isa;
+            options.threads = 2;
+            std::vector<float> densePlain(out * in), denseScaled(out * in);
+            decodeDenseWeight(plain, densePlain.data(), options);
+            decodeDenseWeight(scaled, denseScaled.data(), options);
+            for (std::int64_t i = 0; i < out * in; ++i)
+                QCOMPARE(denseScaled[i], densePlain[i] * scale[i / in]);
+            std::vector<float> yPlain(tokens * out), yScaled(tokens * out), ref(tokens * out);
+            hyperLinearForward(plain, x.data(), tokens, nullptr, yPlain.data(), options);
+            hyperLinearForward(scaled, x.data(), tokens, nullptr, yScaled.data(), options);
+            hyperLinearReference(scaled, x.data(), tokens, nullptr, ref.data());
+            double maxDiff = 0.0, maxRefDiff = 0.0, maxRef = 0.0;
+            for (std::int64_t i = 0; i < tokens * out; ++i) {
+                maxDiff = std::max(maxDiff, std::abs(double(yScaled[i]) - double(yPlain[i]) * scale[i % out]));
+                maxRefDiff = std::max(maxRefDiff, std::abs(double(yScaled[i]) - double(ref[i])));
+                maxRef = std::max(maxRef, std::abs(double(ref[i])));
+            }
+            QVERIFY2(maxDiff <= 1e-5 * maxRef, qPrintable(QStringLiteral("%1: scaled vs plain * scale %2")
+                                                              .arg(isaLabel(isa)).arg(maxDiff / maxRef)));
+            QVERIFY2(maxRefDiff <= 1e-5 * maxRef, qPrintable(QStringLiteral("%1: vs reference %2")
+                                                                 .arg(isaLabel(isa)).arg(maxRefDiff / maxRef)));
+        }
+    }
+
     void effectiveIsaNeverExceedsTheHardware()
     {
         const CpuIsa hw = hardwareCpuIsa();

@@ -24,8 +24,9 @@ struct Problem {
     std::int64_t tokens;
 };
 
+/// A random problem; with `rowScaled` the weight carries a row scale (extension "row_scale").
 Problem makeProblem(std::int64_t out, std::int64_t in, std::int64_t tokens, std::uint32_t U, std::uint32_t K,
-                    std::uint32_t seed)
+                    std::uint32_t seed, bool rowScaled = false)
 {
     std::mt19937 rng(seed);
     const float c[2] = {0.003f, -0.001f}, far[2] = {0.25f, -0.2f};
@@ -37,6 +38,13 @@ Problem makeProblem(std::int64_t out, std::int64_t in, std::int64_t tokens, std:
     Problem p{HyperLinearWeight::fromIndices(indices.data(), out, in, lattice), hostDecodeTable(lattice), {}, {}, {},
               tokens};
     std::normal_distribution<float> normal(0.f, 1.f);
+    if (rowScaled) {
+        std::vector<float> scale(static_cast<std::size_t>(out));
+        std::uniform_real_distribution<float> pickScale(0.05f, 2.f);
+        for (auto& v : scale)
+            v = pickScale(rng);
+        p.weight.setRowScale(std::move(scale));
+    }
     p.x.resize(static_cast<std::size_t>(tokens * in));
     p.bias.resize(static_cast<std::size_t>(out));
     for (auto& v : p.x)
@@ -63,6 +71,7 @@ cudatiles::TileArgs argsFor(const Problem& p, float* y)
     a.tokens = p.tokens;
     a.bias = p.bias.data();
     a.y = y;
+    a.rowScale = p.weight.rowScale().empty() ? nullptr : p.weight.rowScale().data();
     return a;
 }
 
@@ -90,13 +99,16 @@ private slots:
         QTest::addColumn<qint64>("tokens");
         QTest::addColumn<unsigned>("U");
         QTest::addColumn<unsigned>("K");
+        QTest::addColumn<bool>("rowScaled");
         // (in: 1 step, partial step, odd; 3+ steps exercise the three index slots.)
-        QTest::newRow("64x32 T=64 K=0") << qint64(64) << qint64(32) << qint64(64) << 225u << 0u;
-        QTest::newRow("17x5 T=3 K=1 odd") << qint64(17) << qint64(5) << qint64(3) << 225u << 1u;
-        QTest::newRow("100x97 T=70 K=3") << qint64(100) << qint64(97) << qint64(70) << 1225u << 3u;
-        QTest::newRow("130x161 T=1 K=2") << qint64(130) << qint64(161) << qint64(1) << 1600u << 2u;
-        QTest::newRow("64x768 T=65 K=1") << qint64(64) << qint64(768) << qint64(65) << 1225u << 1u;
-        QTest::newRow("48x300 T=129 K=0") << qint64(48) << qint64(300) << qint64(129) << 1600u << 0u;
+        QTest::newRow("64x32 T=64 K=0") << qint64(64) << qint64(32) << qint64(64) << 225u << 0u << false;
+        QTest::newRow("17x5 T=3 K=1 odd") << qint64(17) << qint64(5) << qint64(3) << 225u << 1u << false;
+        QTest::newRow("100x97 T=70 K=3") << qint64(100) << qint64(97) << qint64(70) << 1225u << 3u << false;
+        QTest::newRow("130x161 T=1 K=2") << qint64(130) << qint64(161) << qint64(1) << 1600u << 2u << false;
+        QTest::newRow("64x768 T=65 K=1") << qint64(64) << qint64(768) << qint64(65) << 1225u << 1u << false;
+        QTest::newRow("48x300 T=129 K=0") << qint64(48) << qint64(300) << qint64(129) << 1600u << 0u << false;
+        QTest::newRow("100x97 T=70 K=3 row scale") << qint64(100) << qint64(97) << qint64(70) << 1225u << 3u << true;
+        QTest::newRow("130x161 T=1 K=0 row scale") << qint64(130) << qint64(161) << qint64(1) << 1600u << 0u << true;
     }
 
     void emulatedGridMatchesReference()
@@ -106,7 +118,8 @@ private slots:
         QFETCH(qint64, tokens);
         QFETCH(unsigned, U);
         QFETCH(unsigned, K);
-        const Problem p = makeProblem(out, in, tokens, U, K, static_cast<std::uint32_t>(out + in + tokens));
+        QFETCH(bool, rowScaled);
+        const Problem p = makeProblem(out, in, tokens, U, K, static_cast<std::uint32_t>(out + in + tokens), rowScaled);
         for (bool tableInShared : {true, false}) {
             std::vector<float> y(p.reference.size(), NAN);
             cudatiles::emulateHyperLinearCudaTiles<cudatiles::Fp32Math>(argsFor(p, y.data()), tableInShared);
