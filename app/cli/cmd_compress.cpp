@@ -85,8 +85,19 @@ int runCompress(const QStringList& args)
         {QStringLiteral("auto-l"), QStringLiteral("Extension: l per tensor from its spread.")},
         {QStringLiteral("target-mae"), QStringLiteral("Extension: per tensor the cheapest settings with MAE <= X."),
          QStringLiteral("x")},
-        {QStringLiteral("target-ratio"), QStringLiteral("Extension: settings per tensor to reach this file ratio."),
+        {QStringLiteral("target-ratio"),
+         QStringLiteral("Extension: settings per tensor to reach this file ratio; fails, naming the largest "
+                        "reachable ratio, if it cannot. With --rd: the step that reaches it."),
          QStringLiteral("r")},
+        {QStringLiteral("rd"),
+         QStringLiteral("Extension: the rate-distortion codec (row scales, fixed-step lattices, entropy-coded "
+                        "indices in one record per tensor, steps growing with the square root of a tensor's size). "
+                        "Use with --rd-step or --target-ratio. M (default 3) gives the rings for pairs beyond 256 "
+                        "steps.")},
+        {QStringLiteral("rd-step"),
+         QStringLiteral("With --rd: lattice step in row standard deviations for a tensor of 2^20 weights (default "
+                        "0.8; larger: smaller file). Smaller tensors get finer steps."),
+         QStringLiteral("s")},
         {QStringLiteral("dry-run"), QStringLiteral("Compress and report, but write no compressed file.")},
         {QStringLiteral("json"), QStringLiteral("Print the report as JSON on stdout.")},
         {QStringLiteral("quiet"), QStringLiteral("No progress lines.")},
@@ -150,6 +161,24 @@ int runCompress(const QStringList& args)
         if (!parseFloat(parser.value(QStringLiteral("target-ratio")), value))
             return usageError(parser, "--target-ratio needs a number");
         options.targetRatio = value;
+    }
+    if (parser.isSet(QStringLiteral("rd-step")) && !parser.isSet(QStringLiteral("rd")))
+        return usageError(parser, "--rd-step needs --rd");
+    if (parser.isSet(QStringLiteral("rd"))) {
+        if (parser.isSet(QStringLiteral("l")) || parser.isSet(QStringLiteral("U")))
+            return usageError(parser, "--rd chooses l and U per tensor from its step: drop --l and --U");
+        codec::RateDistortionOptions rd;
+        if (parser.isSet(QStringLiteral("rd-step"))) {
+            if (!parseFloat(parser.value(QStringLiteral("rd-step")), value))
+                return usageError(parser, "--rd-step needs a number");
+            rd.step = value;
+        }
+        if (parser.isSet(QStringLiteral("rd-step")) && options.targetRatio)
+            return usageError(parser, "--rd-step and --target-ratio cannot be combined (the ratio decides the step)");
+        rd.targetRatio = options.targetRatio;
+        options.targetRatio.reset();
+        rd.maxRings = options.defaults.maxRings;
+        options.rateDistortion = rd;
     }
     try {
         codec::validateOptions(options);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <mutex>
 
@@ -193,6 +194,13 @@ bool pickForBudget(const io::StateDict& checkpoint, const TargetCandidates& c, d
     return fits;
 }
 
+std::string ratioText(double r)
+{
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2fx", r);
+    return buffer;
+}
+
 bool sameSettings(const TensorSettings& a, const TensorSettings& b)
 {
     return a.l == b.l && a.uList == b.uList && a.maxRings == b.maxRings && a.keepRaw == b.keepRaw
@@ -300,6 +308,12 @@ void validateOptions(const CompressOptions& o)
     validateSettings(o.defaults, "settings");
     if (o.targetMae && o.targetRatio)
         throw Error("--target-mae and --target-ratio cannot be combined");
+    if (o.rateDistortion) {
+        if (o.targetMae || o.targetRatio || o.autoL || !o.overrides.empty())
+            throw Error("the rate-distortion codec (--rd) chooses every tensor's lattice itself: it cannot be combined "
+                        "with --auto-l, --target-mae, --overrides or the paper mode's --target-ratio");
+        validateRateDistortion(*o.rateDistortion);
+    }
     if (o.targetMae && !(std::isfinite(*o.targetMae) && *o.targetMae > 0))
         throw Error("--target-mae must be a finite number > 0");
     if (o.targetRatio && !(std::isfinite(*o.targetRatio) && *o.targetRatio > 0))
@@ -327,6 +341,11 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
 {
     const auto start = Clock::now();
     validateOptions(options);
+    if (options.rateDistortion) {
+        RateDistortionResult rd =
+            compressRateDistortion(checkpoint, roles, *options.rateDistortion, options.originalFileBytes, progress);
+        return {std::move(rd.model), std::move(rd.report)};
+    }
     if (roles.size() != checkpoint.size())
         throw Error("compressModel: " + std::to_string(roles.size()) + " roles for " + std::to_string(checkpoint.size())
                     + " tensors");
@@ -416,12 +435,12 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
                 }
                 model = assembleModel(enc, options, extensions);
                 const auto size = static_cast<double>(format::compressedFileSize(model));
-                if (!fits) {
-                    report.warnings.push_back("target ratio " + std::to_string(*options.targetRatio)
-                                              + " is not reachable with the candidate settings; using the smallest "
-                                                "encoding per tensor");
-                    break;
-                }
+                if (!fits)
+                    throw Error("target ratio " + ratioText(*options.targetRatio)
+                                + " is not reachable with the paper's lattice: the largest ratio it reaches on this "
+                                  "checkpoint is "
+                                + ratioText(static_cast<double>(options.originalFileBytes) / size)
+                                + " (the rate-distortion codec, --rd, reaches higher ratios)");
                 if (size <= target || attempt == 3)
                     break;
                 budget -= (size - target) * 1.05 + 64.0;
@@ -445,8 +464,8 @@ CompressionResult compressModel(const io::StateDict& checkpoint, const std::vect
         report.originalBytes = options.originalFileBytes;
     report.compressedBytes = format::compressedFileSize(model);
     if (options.targetRatio && report.ratio() < *options.targetRatio * 0.999)
-        report.warnings.push_back("reached ratio " + std::to_string(report.ratio()) + ", below the target "
-                                  + std::to_string(*options.targetRatio));
+        throw Error("target ratio " + ratioText(*options.targetRatio) + " was not reached: the closest encoding found is "
+                    + ratioText(report.ratio()));
     report.seconds = std::chrono::duration<double>(Clock::now() - start).count();
     progress.report(1.0, "compressed");
     return result;

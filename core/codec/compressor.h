@@ -10,11 +10,15 @@
 //   target MAE    per tensor the cheapest candidate (l = auto l, U from kTargetUCandidates, M from
 //                 the settings) whose restored MAE is <= the target; raw if none is;
 //   target ratio  per tensor the candidate minimising sum(numel * MAE) + lambda * bytes, with lambda
-//                 bisected so the whole file reaches original size / ratio.
+//                 bisected so the whole file reaches original size / ratio; an Error when the
+//                 candidates cannot reach it (the message gives the largest reachable ratio);
+//   rate-distortion  row scales, fixed-step lattices and entropy-coded indices
+//                 (core/codec/rate_distortion.h).
 // Tensors matched by an override rule keep the rule's settings in the target modes.
 #pragma once
 
 #include "core/codec/overrides.h"
+#include "core/codec/rate_distortion.h"
 #include "core/codec/report.h"
 #include "core/codec/settings.h"
 #include "core/codec/tensor_encoder.h"
@@ -42,7 +46,10 @@ struct CompressOptions {
     std::vector<OverrideRule> overrides;    ///< extension: per-layer rules
     bool autoL = false;                     ///< extension: l per tensor from its spread
     std::optional<double> targetMae;        ///< extension: per-tensor MAE target
-    std::optional<double> targetRatio;      ///< extension: whole-file ratio target
+    std::optional<double> targetRatio;      ///< extension: whole-file ratio target (fails if out of reach)
+    /// Extension: the rate-distortion codec (core/codec/rate_distortion.h) instead of the paper's
+    /// lattice search; excludes overrides, auto l and the targets above (it has its own).
+    std::optional<RateDistortionOptions> rateDistortion;
     /// Size of the original checkpoint file for the report's ratio (0: the tensors' byte count).
     std::uint64_t originalFileBytes = 0;
 };

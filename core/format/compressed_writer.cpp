@@ -1,14 +1,17 @@
 // hyper_model.safetensors writer (authors' layout + our metadata).
 #include "core/format/compressed_writer.h"
 
+#include "core/format/tensor_record.h"
 #include "core/util/error.h"
 #include "core/util/runtime.h"
 #include "kernels/bitpack.h"
 
 #include <ATen/Functions.h>
+#include <c10/util/Half.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace birkhoff::format {
@@ -49,6 +52,14 @@ void checkConsistent(const CompressedModel& model, const EncodedTensor& t)
         || t.packed.numel() != static_cast<std::int64_t>(kernels::packedByteCount(count, t.bits)))
         throw Error(w + "packed index stream does not match " + std::to_string(count) + " indices of "
                     + std::to_string(t.bits) + " bits");
+    if (!t.rowScale.empty()) {
+        if (static_cast<std::int64_t>(t.rowScale.size()) != t.scaleRows())
+            throw Error(w + "row scale has " + std::to_string(t.rowScale.size()) + " entries, expected "
+                        + std::to_string(t.scaleRows()));
+        for (float v : t.rowScale)
+            if (!std::isfinite(v) || static_cast<float>(c10::Half(v)) != v)
+                throw Error(w + "row scale " + std::to_string(v) + " is not a finite float16 value");
+    }
 }
 
 bool hasOwnL(const CompressedModel& model, const EncodedTensor& t)
@@ -78,7 +89,19 @@ io::StateDict compressedFileTensors(const CompressedModel& model)
         at::Tensor shape = at::empty({static_cast<std::int64_t>(t.shape.size())}, at::kLong);
         std::copy(t.shape.begin(), t.shape.end(), shape.data_ptr<std::int64_t>());
         out.insert(n + ".load_type", u8Scalar(static_cast<std::uint32_t>(t.loadType)));
+        if (t.entropyCoded) {
+            const std::vector<std::uint8_t> record = encodeTensorRecord(t);
+            at::Tensor bytes = at::empty({static_cast<std::int64_t>(record.size())}, at::kByte);
+            std::copy(record.begin(), record.end(), bytes.data_ptr<std::uint8_t>());
+            out.insert(n + ".record", bytes);
+            continue;
+        }
         out.insert(n + ".encoded_index", t.packed);
+        if (!t.rowScale.empty()) {
+            at::Tensor scale = at::empty({static_cast<std::int64_t>(t.rowScale.size())}, at::kFloat);
+            std::copy(t.rowScale.begin(), t.rowScale.end(), scale.data_ptr<float>());
+            out.insert(n + ".row_scale", scale.to(at::kHalf));
+        }
         out.insert(n + ".if_padding", u8Scalar(t.padded ? 1 : 0));
         out.insert(n + ".center_node", floatPair(t.center));
         out.insert(n + ".farthest_node", floatPair(t.farthest));
@@ -110,8 +133,17 @@ io::SafetensorsMetadata compressedFileMetadata(const CompressedModel& model)
     std::vector<std::string> extensions = model.extensions;
     const bool ownL = std::any_of(model.tensors.begin(), model.tensors.end(),
                                   [&](const EncodedTensor& t) { return hasOwnL(model, t); });
-    if (ownL && std::find(extensions.begin(), extensions.end(), extension::kPerTensorL) == extensions.end())
-        extensions.push_back(extension::kPerTensorL);
+    auto mark = [&](bool used, const char* name) {
+        if (used && std::find(extensions.begin(), extensions.end(), name) == extensions.end())
+            extensions.push_back(name);
+    };
+    mark(ownL, extension::kPerTensorL);
+    mark(std::any_of(model.tensors.begin(), model.tensors.end(), [](const EncodedTensor& t) { return !t.rowScale.empty(); }),
+         extension::kRowScale);
+    const bool records =
+        std::any_of(model.tensors.begin(), model.tensors.end(), [](const EncodedTensor& t) { return t.entropyCoded; });
+    mark(records, extension::kEntropyCoded);
+    mark(records, extension::kTensorRecords);
     if (!extensions.empty())
         meta.emplace_back(kMetaExtensions, nlohmann::json(extensions).dump());
     return meta;
@@ -133,8 +165,12 @@ std::uint64_t storedTensorBytes(const EncodedTensor& t, bool ownL)
 {
     if (!t.isEncoded())
         return static_cast<std::uint64_t>(t.raw.numel()) * t.raw.element_size() + 1;
+    if (t.entropyCoded)  // load_type + record
+        return 1 + encodeTensorRecord(t).size();
     // encoded_index + 5 u8 scalars + load_type + center/farthest (16) + original_shape (+ rect_l)
-    return static_cast<std::uint64_t>(t.packed.numel()) + 6 + 16 + 8 * t.shape.size() + (ownL ? 4 : 0);
+    // (+ row_scale)
+    return static_cast<std::uint64_t>(t.packed.numel()) + 6 + 16 + 8 * t.shape.size() + (ownL ? 4 : 0)
+           + 2 * t.rowScale.size();
 }
 
 }  // namespace birkhoff::format

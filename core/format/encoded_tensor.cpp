@@ -1,7 +1,9 @@
 // Reading, validating and decoding compressed models (hyper_model.safetensors).
 #include "core/format/encoded_tensor.h"
 
+#include "core/format/index_entropy_coder.h"
 #include "core/format/index_packing.h"
+#include "core/format/tensor_record.h"
 #include "core/util/error.h"
 #include "kernels/bitpack.h"
 
@@ -26,6 +28,11 @@ const char* const kEncodedSuffixes[] = {".encoded_index", ".uint_i", ".padding_b
                                         ".center_node", ".farthest_node", ".U", ".K", ".original_shape"};
 constexpr const char* kRawSuffix = ".origin_param";
 constexpr const char* kTensorLSuffix = ".rect_l";
+/// Largest index count of one entropy-coded tensor: a range-coded stream of a few bytes can
+/// stand for very many indices of a constant tensor, so the count is bounded explicitly (2^31
+/// pairs, over a thousand times the largest tensor of SAM ViT-H).
+constexpr std::int64_t kMaxCodedIndices = std::int64_t(1) << 31;
+constexpr const char* kRecordSuffix = ".record";  ///< extension "tensor_records" (core/format/tensor_record.h)
 
 std::string quoted(const std::string& s)
 {
@@ -257,15 +264,45 @@ EncodedTensor readEncoded(KeyReader& keys, const std::string& name, LoadType typ
                     + " indices of " + std::to_string(bits) + " bits need " + std::to_string(expectPadBits));
     t.padBits = static_cast<unsigned>(padBits);
 
-    const at::Tensor& packed = keys.require(name + ".encoded_index", name);
-    if (packed.scalar_type() != at::kByte || packed.dim() != 1)
-        throw Error(w + ": encoded_index must be a 1-D uint8 tensor");
     const auto expectBytes = kernels::packedByteCount(static_cast<std::size_t>(count), t.bits);
-    if (packed.numel() != static_cast<std::int64_t>(expectBytes))
-        throw Error(w + ": encoded_index has " + std::to_string(packed.numel()) + " bytes but "
-                    + std::to_string(count) + " indices of " + std::to_string(bits) + " bits need "
-                    + std::to_string(expectBytes));
-    t.packed = packed.contiguous();
+    if (const at::Tensor* coded = keys.find(name + ".encoded_index_rc")) {
+        if (coded->scalar_type() != at::kByte || coded->dim() != 1)
+            throw Error(w + ": encoded_index_rc must be a 1-D uint8 tensor");
+        const at::Tensor bytes = coded->contiguous();
+        if (count > kMaxCodedIndices)
+            throw Error(w + ": " + std::to_string(count) + " entropy-coded indices is more than the supported "
+                        + std::to_string(kMaxCodedIndices) + " per tensor");
+        std::vector<std::uint32_t> indices(static_cast<std::size_t>(count));
+        try {
+            decodeIndexStream(bytes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(bytes.numel()), indices.size(),
+                              t.U, t.K, indices.data());
+        } catch (const Error& e) {
+            throw Error(w + ": " + e.what());
+        }
+        t.packed = at::zeros({static_cast<std::int64_t>(expectBytes)}, at::kByte);
+        packIndexStream(indices.data(), indices.size(), t.bits, t.packed.data_ptr<std::uint8_t>());
+        t.entropyCoded = true;
+    } else {
+        const at::Tensor& packed = keys.require(name + ".encoded_index", name);
+        if (packed.scalar_type() != at::kByte || packed.dim() != 1)
+            throw Error(w + ": encoded_index must be a 1-D uint8 tensor");
+        if (packed.numel() != static_cast<std::int64_t>(expectBytes))
+            throw Error(w + ": encoded_index has " + std::to_string(packed.numel()) + " bytes but "
+                        + std::to_string(count) + " indices of " + std::to_string(bits) + " bits need "
+                        + std::to_string(expectBytes));
+        t.packed = packed.contiguous();
+    }
+
+    if (const at::Tensor* scale = keys.find(name + ".row_scale")) {
+        if (scale->scalar_type() != at::kHalf || scale->dim() != 1 || scale->numel() != t.scaleRows())
+            throw Error(w + ": row_scale must be a 1-D float16 tensor of " + std::to_string(t.scaleRows())
+                        + " entries");
+        const at::Tensor values = scale->to(at::kFloat).contiguous();
+        t.rowScale.assign(values.data_ptr<float>(), values.data_ptr<float>() + values.numel());
+        for (std::size_t r = 0; r < t.rowScale.size(); ++r)
+            if (!std::isfinite(t.rowScale[r]))
+                throw Error(w + ": row_scale of row " + std::to_string(r) + " is not finite");
+    }
 
     if (t.K > 0) {
         const kernels::LatticeParams p = t.lattice();
@@ -338,6 +375,11 @@ std::int64_t EncodedTensor::indexCount() const
     if (!isEncoded())
         return 0;
     return indexRows() * indexCols();
+}
+
+std::int64_t EncodedTensor::scaleRows() const
+{
+    return shape.size() >= 2 ? shape[0] : 1;
 }
 
 kernels::LatticeParams EncodedTensor::lattice() const
@@ -455,6 +497,13 @@ CompressedModel parseCompressedModel(const io::SafetensorsContent& content, cons
             for (const char* s : kEncodedSuffixes)
                 keys.requireUnused(name + s, name);
             model.tensors.push_back(std::move(t));
+        } else if (const at::Tensor* record = keys.find(name + kRecordSuffix)) {
+            keys.requireUnused(name + kRawSuffix, name);
+            for (const char* s : kEncodedSuffixes)
+                keys.requireUnused(name + s, name);
+            const io::StateDict expanded = expandTensorRecord(*record, name, source, model.uList);
+            KeyReader recordKeys(expanded, source);
+            model.tensors.push_back(readEncoded(recordKeys, name, type, model.l, model.uList));
         } else {
             keys.requireUnused(name + kRawSuffix, name);
             model.tensors.push_back(readEncoded(keys, name, type, model.l, model.uList));
@@ -519,15 +568,32 @@ at::Tensor decodeTensor(const EncodedTensor& tensor)
                     + " at position " + std::to_string(badPosition.load()) + " is not below U*(K+1) = "
                     + std::to_string(entries));
 
+    at::Tensor dense;
     if (tensor.loadType == LoadType::LinearMatrix) {
-        at::Tensor m = out.view({tensor.shape[0], 2 * tensor.indexCols()});
+        dense = out.view({tensor.shape[0], 2 * tensor.indexCols()});
         if (tensor.padded)
-            m = m.narrow(1, 0, tensor.shape[1]).contiguous();
-        return m;
+            dense = dense.narrow(1, 0, tensor.shape[1]).contiguous();
+    } else {
+        if (tensor.padded)
+            out = out.narrow(0, 0, tensor.numel()).clone();
+        dense = out.view(tensor.shape);
     }
-    if (tensor.padded)
-        out = out.narrow(0, 0, tensor.numel()).clone();
-    return out.view(tensor.shape);
+    if (!tensor.rowScale.empty()) {
+        if (static_cast<std::int64_t>(tensor.rowScale.size()) != tensor.scaleRows())
+            throw Error("tensor " + quoted(tensor.name) + ": row scale has " + std::to_string(tensor.rowScale.size())
+                        + " entries, expected " + std::to_string(tensor.scaleRows()));
+        const std::int64_t rows = tensor.scaleRows();
+        const std::int64_t perRow = tensor.numel() / rows;
+        float* v = dense.data_ptr<float>();
+        at::parallel_for(0, rows, 64, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t r = begin; r < end; ++r) {
+                const float scale = tensor.rowScale[static_cast<std::size_t>(r)];
+                for (std::int64_t e = 0; e < perRow; ++e)
+                    v[r * perRow + e] *= scale;
+            }
+        });
+    }
+    return dense;
 }
 
 io::StateDict restoreDense(const CompressedModel& model, const Progress& progress)

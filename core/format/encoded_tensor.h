@@ -60,6 +60,13 @@ struct EncodedTensor {
     unsigned bits = 0;                ///< bits per stored index (uint_i)
     unsigned padBits = 0;             ///< zero bits prepended to the packed stream (padding_bits)
     at::Tensor packed;                ///< uint8 [bytes]: the packed index stream (encoded_index)
+    /// Extension "row_scale" (`<name>.row_scale`, float16 [scaleRows()]): the decoded value of
+    /// every element of row r is fl(lattice value * rowScale[r]). Empty: no scale.
+    std::vector<float> rowScale;
+    /// Extensions "entropy_coded" and "tensor_records": the file stores the tensor as one
+    /// `<name>.record` key (core/format/tensor_record.h) with range-coded indices
+    /// (core/format/index_entropy_coder.h); `packed` holds them fixed-width in memory either way.
+    bool entropyCoded = false;
 
     bool isEncoded() const { return loadType != LoadType::Raw; }
     /// Number of original elements (product of `shape`, or raw.numel()).
@@ -70,6 +77,8 @@ struct EncodedTensor {
     std::int64_t indexRows() const;
     /// LinearMatrix: ceil(in / 2); Pairs: indexCount().
     std::int64_t indexCols() const;
+    /// Rows of the row scale: shape[0] for tensors of two or more dimensions, else 1.
+    std::int64_t scaleRows() const;
     /// Decode parameters (kernels/decode.h) of this tensor. @throws Error for raw tensors.
     kernels::LatticeParams lattice() const;
     /// Stored index i (0 <= i < indexCount()), read from the packed stream.
@@ -117,6 +126,10 @@ constexpr const char* kOverrides = "overrides";       ///< per-layer overrides w
 constexpr const char* kAutoL = "auto_l";
 constexpr const char* kTargetMae = "target_mae";
 constexpr const char* kTargetRatio = "target_ratio";
+constexpr const char* kRowScale = "row_scale";          ///< `<name>.row_scale` keys
+constexpr const char* kEntropyCoded = "entropy_coded";  ///< range-coded indices (index_entropy_coder.h)
+constexpr const char* kTensorRecords = "tensor_records";  ///< `<name>.record` keys (tensor_record.h)
+constexpr const char* kRateDistortion = "rate_distortion";  ///< settings chosen by the RD codec (codec/rate_distortion.h)
 }  // namespace extension
 
 /// Parses the tensors of a hyper_model.safetensors image (authors' layout or ours) and checks
@@ -125,7 +138,8 @@ constexpr const char* kTargetRatio = "target_ratio";
 ///   rect_l not finite or <= 0, U not a perfect square, U position out of range, K above
 ///   kernels::kMaxRings, index bits outside [1, 32] or wider than U*(K+1) needs, a packed byte
 ///   count or padding that does not match the index count, shape/numel/padding mismatches,
-///   non-finite center or farthest nodes, rings with non-positive radius.
+///   non-finite center or farthest nodes, rings with non-positive radius, a row scale of the
+///   wrong size or with non-finite entries, a corrupt entropy-coded index stream.
 CompressedModel parseCompressedModel(const io::SafetensorsContent& content, const std::string& source);
 
 /// Reads and validates a compressed file. Tensor order: the file's kMetaTensorOrder when

@@ -53,6 +53,7 @@ std::shared_ptr<HyperLinearBackend> HyperLinearBackend::fromEncoded(const format
         kernels::HyperLinearWeight weight = kernels::HyperLinearWeight::fromPackedStream(
             packed.data_ptr<std::uint8_t>(), static_cast<std::size_t>(packed.numel()), tensor.bits, tensor.padBits,
             tensor.shape[0], tensor.shape[1], tensor.lattice());
+        weight.setRowScale(tensor.rowScale);
         return std::make_shared<HyperLinearBackend>(tensor.name, std::move(weight), options);
     } catch (const std::invalid_argument& e) {
         throw Error("tensor " + quoted(tensor.name) + ": " + e.what());

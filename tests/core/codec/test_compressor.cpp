@@ -213,10 +213,15 @@ private slots:
         const CompressionResult loose = compressModel(m.tensors, m.roles, ratio);
         QVERIFY(loose.report.ratio() >= 3.0);
         QVERIFY(row(loose.report, "enc.blocks.0.qkv.weight").mae <= row(q.report, "enc.blocks.0.qkv.weight").mae);
-        ratio.targetRatio = 50.0;  // 30k weights and ~8 kB of header: out of reach
-        const CompressionResult far = compressModel(m.tensors, m.roles, ratio);
-        QVERIFY(std::any_of(far.report.warnings.begin(), far.report.warnings.end(),
-                            [](const std::string& w) { return w.find("not reachable") != std::string::npos; }));
+        ratio.targetRatio = 50.0;  // 30k weights and ~8 kB of header: out of reach, and said so
+        try {
+            compressModel(m.tensors, m.roles, ratio);
+            QFAIL("an unreachable target ratio must fail");
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("not reachable") != std::string::npos && what.find("largest ratio") != std::string::npos,
+                     e.what());
+        }
 
         CompressOptions both;
         both.targetMae = 1e-3;

@@ -10,3 +10,5 @@ birkhoff_add_qtest(NAME core.codec.compressor EXECUTABLE tests_core CLASS TestCo
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_compressor.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.codec.baseline_quant EXECUTABLE tests_core CLASS TestBaselineQuant
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_baseline_quant.cpp LABELS unit)
+birkhoff_add_qtest(NAME core.codec.rate_distortion EXECUTABLE tests_core CLASS TestRateDistortion
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_rate_distortion.cpp LABELS unit)
