@@ -1,4 +1,4 @@
-// `birkhoff frontier`: sweeps codecs x settings (Birkhoff, rtn and hqq baselines) on one
+// `birkhoff frontier`: sweeps codecs x settings (Birkhoff paper and RD, rtn and hqq baselines) on one
 // checkpoint and one prompt set, measuring file size and mask agreement; writes OUT/frontier.json,
 // OUT/frontier.csv and OUT/frontier.png after every point; --resume continues an interrupted
 // sweep. All work is core::eval's.
@@ -25,13 +25,14 @@ int runFrontierCommand(const QStringList& args)
         "Rate-distortion frontier: compress one checkpoint with every codec setting of the sweep (Birkhoff, "
         "round-to-nearest and HQQ integer baselines), measure the real file size and the mask agreement with the "
         "original on one prompt set, and write OUT/frontier.json, OUT/frontier.csv and OUT/frontier.png.\n"
-        "Point specs (comma-separated in --points): birkhoff[:l=L][:U=U1+U2][:M=M][:auto-l][:ratio=R], "
-        "rtn:BITS:GROUP, hqq:BITS:GROUP (BITS 2..8, GROUP a size or pc for per output channel)."));
+        "Point specs (comma-separated in --points): birkhoff[:l=L][:U=U1+U2][:M=M][:auto-l][:ratio=R] (the paper's "
+        "lattice), birkhoff-rd[:step=S|:ratio=R][:M=M] (the rate-distortion codec, compress --rd), rtn:BITS:GROUP, "
+        "hqq:BITS:GROUP (BITS 2..8, GROUP a size or pc for per output channel)."));
     parser.addHelpOption();
     const QCommandLineOption model(QStringLiteral("model"), QStringLiteral("Checkpoint (default: the default model)."),
                                    QStringLiteral("M"));
     const QCommandLineOption points(QStringLiteral("points"),
-                                    QStringLiteral("Comma-separated point specs (default: the 13-point sweep)."),
+                                    QStringLiteral("Comma-separated point specs (default: the 16-point sweep)."),
                                     QStringLiteral("SPECS"));
     const QCommandLineOption output(QStringList{QStringLiteral("o"), QStringLiteral("output")},
                                     QStringLiteral("Output folder (created if missing)."), QStringLiteral("OUT"));

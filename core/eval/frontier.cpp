@@ -74,6 +74,36 @@ codec::CompressOptions birkhoffOptions(const std::string& spec)
 {
     codec::CompressOptions options;
     const std::vector<std::string> parts = split(spec, ':');
+    if (parts[0] == "birkhoff-rd") {
+        codec::RateDistortionOptions rd;
+        for (std::size_t i = 1; i < parts.size(); ++i) {
+            const auto eq = parts[i].find('=');
+            const std::string key = parts[i].substr(0, eq);
+            const std::string value = eq == std::string::npos ? std::string() : parts[i].substr(eq + 1);
+            if (key == "step" && eq != std::string::npos) {
+                rd.step = parseNumber(value, spec);
+            } else if (key == "ratio" && eq != std::string::npos) {
+                rd.targetRatio = parseNumber(value, spec);
+            } else if (key == "M" && eq != std::string::npos) {
+                const double m = parseNumber(value, spec);
+                if (m < 0 || m != std::floor(m))
+                    throw Error("frontier point '" + spec + "': M must be a non-negative integer");
+                rd.maxRings = static_cast<std::uint32_t>(m);
+            } else {
+                throw Error("frontier point '" + spec + "': unknown rate-distortion option '" + parts[i]
+                            + "' (expected step=S, ratio=R or M=M)");
+            }
+        }
+        if (rd.targetRatio && spec.find("step=") != std::string::npos)
+            throw Error("frontier point '" + spec + "': step and ratio cannot be combined");
+        options.rateDistortion = rd;
+        try {
+            codec::validateOptions(options);
+        } catch (const Error& e) {
+            throw Error("frontier point '" + spec + "': " + e.what());
+        }
+        return options;
+    }
     for (std::size_t i = 1; i < parts.size(); ++i) {
         const std::string& part = parts[i];
         const auto eq = part.find('=');
@@ -141,6 +171,9 @@ codec::BaselineSettings baselineSettings(const std::string& spec)
 
 std::string birkhoffSettingsText(const codec::CompressOptions& o)
 {
+    if (o.rateDistortion)
+        return o.rateDistortion->targetRatio ? "target ratio " + numberText(*o.rateDistortion->targetRatio)
+                                             : "step " + numberText(o.rateDistortion->step);
     std::string u;
     for (std::size_t i = 0; i < o.defaults.uList.size(); ++i)
         u += (i ? "," : "") + std::to_string(o.defaults.uList[i]);
@@ -180,7 +213,7 @@ CompressedPoint compressPoint(const FrontierPoint& point, const io::Checkpoint& 
 {
     CompressedPoint out;
     const std::string source = modelPath.string() + " (" + point.codec + " " + point.settings + ")";
-    if (point.codec == "birkhoff") {
+    if (point.codec == "birkhoff" || point.codec == "birkhoff-rd") {
         codec::CompressOptions options = birkhoffOptions(point.spec);
         options.originalFileBytes = checkpoint.fileBytes;
         const std::vector<codec::TensorRole> roles = codec::detectRoles(checkpoint.tensors).roles;
@@ -314,23 +347,24 @@ FrontierPoint parseFrontierPoint(const std::string& spec)
     FrontierPoint point;
     point.spec = spec;
     point.codec = spec.substr(0, spec.find(':'));
-    if (point.codec == "birkhoff") {
+    if (point.codec == "birkhoff" || point.codec == "birkhoff-rd") {
         point.settings = birkhoffSettingsText(birkhoffOptions(spec));
     } else if (point.codec == "rtn" || point.codec == "hqq") {
         const codec::BaselineSettings settings = baselineSettings(spec);
         point.settings = "int" + std::to_string(settings.bits) + " "
                          + (settings.groupSize ? "g" + std::to_string(settings.groupSize) : std::string("per-channel"));
     } else {
-        throw Error("frontier point '" + spec + "': unknown codec '" + point.codec + "' (expected birkhoff, rtn or hqq)");
+        throw Error("frontier point '" + spec + "': unknown codec '" + point.codec + "' (expected birkhoff, birkhoff-rd, rtn or hqq)");
     }
     return point;
 }
 
 std::vector<std::string> defaultFrontierSpecs()
 {
-    return {"birkhoff",  "birkhoff:auto-l", "birkhoff:ratio=6", "birkhoff:ratio=8", "rtn:8:pc",
-            "rtn:6:64",  "rtn:4:64",        "rtn:4:32",         "rtn:3:32",         "hqq:4:64",
-            "hqq:4:32",  "hqq:3:64",        "hqq:3:32"};
+    return {"birkhoff",          "birkhoff:auto-l",    "birkhoff:ratio=6",    "birkhoff-rd:ratio=6",
+            "birkhoff-rd:ratio=8", "birkhoff-rd:ratio=10", "birkhoff-rd:ratio=12", "rtn:8:pc",
+            "rtn:6:64",          "rtn:4:64",           "rtn:4:32",            "rtn:3:32",
+            "hqq:4:64",          "hqq:4:32",           "hqq:3:64",            "hqq:3:32"};
 }
 
 fs::path frontierJsonPath(const fs::path& dir)
@@ -574,7 +608,10 @@ cv::Mat renderFrontierPlot(const std::vector<FrontierRow>& rows, const std::stri
     cv::putText(image, title, {left, 35}, font, 0.55, black, 1, cv::LINE_AA);
 
     const std::map<std::string, cv::Scalar> colours = {
-        {"birkhoff", cv::Scalar(40, 40, 210)}, {"rtn", cv::Scalar(200, 110, 30)}, {"hqq", cv::Scalar(40, 150, 40)}};
+        {"birkhoff", cv::Scalar(40, 40, 210)},
+        {"birkhoff-rd", cv::Scalar(170, 40, 170)},
+        {"rtn", cv::Scalar(200, 110, 30)},
+        {"hqq", cv::Scalar(40, 150, 40)}};
     std::map<std::string, std::vector<const FrontierRow*>> byCodec;
     for (const auto& r : rows)
         byCodec[r.codec].push_back(&r);

@@ -24,9 +24,10 @@ namespace birkhoff::eval {
 /// One point of the sweep, parsed from its spec:
 ///   rtn:BITS:GROUP and hqq:BITS:GROUP   GROUP a positive size or "pc" (per output channel);
 ///   birkhoff[:OPTION]...                OPTION l=L, U=U1+U2..., M=M, auto-l or ratio=R
-///                                       (the compressor's --target-ratio); no option: paper defaults.
+///                                       (the compressor's --target-ratio); no option: paper defaults;
+///   birkhoff-rd[:OPTION]...             the rate-distortion codec (--rd): step=S, ratio=R or M=M.
 struct FrontierPoint {
-    std::string codec;     ///< "birkhoff", "rtn" or "hqq"
+    std::string codec;     ///< "birkhoff", "birkhoff-rd", "rtn" or "hqq"
     std::string spec;      ///< canonical spec, the point's identity in resumed files
     std::string settings;  ///< human-readable settings ("int4 g64", "l=0.1 U=1225,1600 M=3", "target ratio 6")
 };
@@ -34,9 +35,10 @@ struct FrontierPoint {
 /// Parses one spec. @throws Error naming the spec and what is wrong (bits outside 2..8 included).
 FrontierPoint parseFrontierPoint(const std::string& spec);
 
-/// The default sweep: 4 Birkhoff settings (paper defaults, auto l, target ratios 6 and 8), 5 rtn
-/// (int8 per channel, int6 g64, int4 g64, int4 g32, int3 g32) and 4 hqq (int4 g64, int4 g32,
-/// int3 g64, int3 g32) points.
+/// The default sweep: 3 paper-lattice Birkhoff settings (paper defaults, auto l, target ratio 6;
+/// the paper's lattice cannot reach 8x on SAM), 4 rate-distortion ones (target ratios 6, 8, 10,
+/// 12), 5 rtn (int8 per channel, int6 g64, int4 g64, int4 g32, int3 g32) and 4 hqq (int4 g64,
+/// int4 g32, int3 g64, int3 g32) points.
 std::vector<std::string> defaultFrontierSpecs();
 
 /// One measured point.

@@ -480,6 +480,12 @@ CompressedModel parseCompressedModel(const io::SafetensorsContent& content, cons
         std::sort(names.begin(), names.end(), naturalLess);
     }
 
+    struct PendingRecord {
+        std::size_t position;     // in model.tensors and names
+        const at::Tensor* record;
+        LoadType type;
+    };
+    std::vector<PendingRecord> records;
     for (const std::string& name : names) {
         const at::Tensor& lt = keys.require(name + kLoadTypeSuffix, name);
         if (lt.scalar_type() != at::kByte || lt.numel() != 1 || lt.dim() > 1)
@@ -501,14 +507,30 @@ CompressedModel parseCompressedModel(const io::SafetensorsContent& content, cons
             keys.requireUnused(name + kRawSuffix, name);
             for (const char* s : kEncodedSuffixes)
                 keys.requireUnused(name + s, name);
-            const io::StateDict expanded = expandTensorRecord(*record, name, source, model.uList);
-            KeyReader recordKeys(expanded, source);
-            model.tensors.push_back(readEncoded(recordKeys, name, type, model.l, model.uList));
+            const std::uint32_t U = tensorRecordU(*record, name, source);
+            if (std::find(model.uList.begin(), model.uList.end(), U) == model.uList.end()) {
+                if (model.uList.size() >= 256)
+                    throw Error(quoted(source) + ": more than 256 distinct U values (tensor " + quoted(name) + ")");
+                model.uList.push_back(U);
+            }
+            records.push_back({model.tensors.size(), record, type});
+            model.tensors.emplace_back();
         } else {
             keys.requireUnused(name + kRawSuffix, name);
             model.tensors.push_back(readEncoded(keys, name, type, model.l, model.uList));
         }
     }
+
+    // Records decode their range-coded indices: independent work, run in parallel.
+    at::parallel_for(0, static_cast<std::int64_t>(records.size()), 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+            const PendingRecord& r = records[static_cast<std::size_t>(i)];
+            const std::string& name = names[r.position];
+            const io::StateDict expanded = expandTensorRecord(*r.record, name, source, model.uList);
+            KeyReader recordKeys(expanded, source);
+            model.tensors[r.position] = readEncoded(recordKeys, name, r.type, model.l, model.uList);
+        }
+    });
 
     const std::vector<std::string> extra = keys.unused();
     if (!extra.empty())
@@ -532,10 +554,14 @@ at::Tensor decodeTensor(const EncodedTensor& tensor)
     }
     const kernels::LatticeParams p = tensor.lattice();
     const std::size_t entries = kernels::decodeTableEntries(p);
-    std::vector<float> table(2 * entries);
-    kernels::buildDecodeTable(p, table.data());
-
     const std::int64_t count = tensor.indexCount();
+    // A table pays off when it is used more often than it has entries (a small tensor on a fine
+    // lattice decodes each index directly: same function, same bits).
+    const bool useTable = static_cast<std::size_t>(count) >= entries;
+    std::vector<float> table(useTable ? 2 * entries : 0);
+    if (useTable)
+        kernels::buildDecodeTable(p, table.data());
+
     at::Tensor out = at::empty({2 * count}, at::kFloat);
     float* dst = out.data_ptr<float>();
     const std::uint8_t* bytes = tensor.packed.data_ptr<std::uint8_t>();
@@ -558,8 +584,12 @@ at::Tensor decodeTensor(const EncodedTensor& tensor)
                         badIndex = t;
                     return;
                 }
-                dst[2 * (first + i)] = table[2 * t];
-                dst[2 * (first + i) + 1] = table[2 * t + 1];
+                if (useTable) {
+                    dst[2 * (first + i)] = table[2 * t];
+                    dst[2 * (first + i) + 1] = table[2 * t + 1];
+                } else {
+                    kernels::decodeIndex(p, t, dst + 2 * (first + i));
+                }
             }
         }
     });

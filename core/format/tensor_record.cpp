@@ -101,13 +101,11 @@ std::vector<std::uint8_t> encodeTensorRecord(const EncodedTensor& t)
     return std::move(out.bytes);
 }
 
-io::StateDict expandTensorRecord(const at::Tensor& record, const std::string& owner, const std::string& source,
-                                 std::vector<std::uint32_t>& uList)
+namespace {
+
+/// Checks the record's magic and version; returns a reader positioned after them.
+Reader openRecord(const at::Tensor& bytes, const std::string& w)
 {
-    const std::string w = "'" + source + "' tensor '" + owner + "'";
-    if (record.scalar_type() != at::kByte || record.dim() != 1)
-        throw Error(w + ": record must be a 1-D uint8 tensor");
-    const at::Tensor bytes = record.contiguous();
     Reader in(bytes.data_ptr<std::uint8_t>(), static_cast<std::size_t>(bytes.numel()), w);
     const auto b = in.get<std::uint8_t>("magic");
     const auto r = in.get<std::uint8_t>("magic");
@@ -117,19 +115,43 @@ io::StateDict expandTensorRecord(const at::Tensor& record, const std::string& ow
     if (version != kVersion)
         throw Error(w + ": record version " + std::to_string(version) + " is not supported (this build reads "
                     + std::to_string(kVersion) + ")");
+    return in;
+}
+
+at::Tensor recordBytes(const at::Tensor& record, const std::string& w)
+{
+    if (record.scalar_type() != at::kByte || record.dim() != 1)
+        throw Error(w + ": record must be a 1-D uint8 tensor");
+    return record.contiguous();
+}
+
+}  // namespace
+
+std::uint32_t tensorRecordU(const at::Tensor& record, const std::string& owner, const std::string& source)
+{
+    const std::string w = "'" + source + "' tensor '" + owner + "'";
+    const at::Tensor bytes = recordBytes(record, w);
+    Reader in = openRecord(bytes, w);
+    for (const char* field : {"if_padding", "K", "uint_i", "padding_bits"})
+        in.get<std::uint8_t>(field);
+    return in.get<std::uint32_t>("U");
+}
+
+io::StateDict expandTensorRecord(const at::Tensor& record, const std::string& owner, const std::string& source,
+                                 const std::vector<std::uint32_t>& uList)
+{
+    const std::string w = "'" + source + "' tensor '" + owner + "'";
+    const at::Tensor bytes = recordBytes(record, w);
+    Reader in = openRecord(bytes, w);
     io::StateDict d;
     d.insert(owner + ".if_padding", u8Scalar(in.get<std::uint8_t>("if_padding")));
     d.insert(owner + ".K", u8Scalar(in.get<std::uint8_t>("K")));
     d.insert(owner + ".uint_i", u8Scalar(in.get<std::uint8_t>("uint_i")));
     d.insert(owner + ".padding_bits", u8Scalar(in.get<std::uint8_t>("padding_bits")));
     const auto U = in.get<std::uint32_t>("U");
-    auto pos = std::find(uList.begin(), uList.end(), U);
-    if (pos == uList.end()) {
-        if (uList.size() >= 256)
-            throw Error(w + ": more than 256 distinct U values in the file");
-        uList.push_back(U);
-        pos = uList.end() - 1;
-    }
+    const auto pos = std::find(uList.begin(), uList.end(), U);
+    if (pos == uList.end())
+        throw Error(w + ": U = " + std::to_string(U) + " is not in the file's U list");
     d.insert(owner + ".U", u8Scalar(static_cast<std::uint32_t>(pos - uList.begin())));
     d.insert(owner + ".rect_l", at::scalar_tensor(static_cast<double>(in.get<float>("rect_l")), at::kFloat));
     const float c0 = in.get<float>("center_node"), c1 = in.get<float>("center_node");

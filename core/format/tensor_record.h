@@ -25,13 +25,17 @@ namespace birkhoff::format {
 /// @throws Error if the tensor is raw or its U, K or shape do not fit the record's fields.
 std::vector<std::uint8_t> encodeTensorRecord(const EncodedTensor& tensor);
 
+/// U of a record (to fill the file's U list before the records are expanded).
+/// @throws Error naming `owner` in `source` for a record too short or with a bad magic.
+std::uint32_t tensorRecordU(const at::Tensor& record, const std::string& owner, const std::string& source);
+
 /// The keys a record stands for, as the authors' layout names them (`<name>.original_shape`,
 /// `.if_padding`, `.K`, `.uint_i`, `.padding_bits`, `.center_node`, `.farthest_node`, `.rect_l`,
 /// plus `.row_scale` and `.encoded_index_rc`), so that one reader validates both forms. `.U`
-/// holds the position of the record's U in `uList`, which is appended to when U is new.
+/// holds the position of the record's U in `uList`.
 /// @throws Error naming `owner` in `source` for a truncated record, a bad magic or version, a
-///   dimension count above 8, or a U list that would exceed 256 entries.
+///   dimension count above 8, or a U missing from `uList`.
 io::StateDict expandTensorRecord(const at::Tensor& record, const std::string& owner, const std::string& source,
-                                 std::vector<std::uint32_t>& uList);
+                                 const std::vector<std::uint32_t>& uList);
 
 }  // namespace birkhoff::format

@@ -155,9 +155,11 @@ private slots:
             std::copy(bytes.begin(), bytes.end(), out.data_ptr<std::uint8_t>());
             return out;
         };
-        std::vector<std::uint32_t> uList;
+        QCOMPARE(format::tensorRecordU(asTensor(record), t.name, "test"), t.U);
+        const std::vector<std::uint32_t> uList{t.U};
         const io::StateDict whole = format::expandTensorRecord(asTensor(record), t.name, "test", uList);
-        QCOMPARE(uList, std::vector<std::uint32_t>{t.U});
+        QVERIFY(whole.find(t.name + ".encoded_index_rc") != nullptr);
+        QVERIFY_THROWS_EXCEPTION(Error, format::expandTensorRecord(asTensor(record), t.name, "test", {t.U + 1}));
         // Header fields: 2 + 5 + 4 + 20 + 1 + 4 * 8 + 4 bytes, then 64 row scales of 2 bytes.
         const std::size_t headerBytes = 68 + 2 * 64;
         for (std::size_t cut = 0; cut < headerBytes; cut += 7) {

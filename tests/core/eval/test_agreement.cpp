@@ -268,7 +268,11 @@ private slots:
         QCOMPARE(QString::fromStdString(parseFrontierPoint("hqq:3:pc").settings), QStringLiteral("int3 per-channel"));
         QCOMPARE(QString::fromStdString(parseFrontierPoint("birkhoff").settings), QStringLiteral("l=0.1 U=1225,1600 M=3"));
         QVERIFY(QString::fromStdString(parseFrontierPoint("birkhoff:ratio=6").settings).contains(QStringLiteral("target-ratio=6")));
-        for (const char* bad : {"rtn:9:64", "rtn:1:64", "hqq:4", "rtn:4:0", "jpeg:4:64", "birkhoff:U=7", "birkhoff:x=1"}) {
+        QCOMPARE(parseFrontierPoint("birkhoff-rd:ratio=8").settings, std::string("target ratio 8"));
+        QCOMPARE(parseFrontierPoint("birkhoff-rd:step=0.5").codec, std::string("birkhoff-rd"));
+        for (const char* bad : {"rtn:9:64", "rtn:1:64", "hqq:4", "rtn:4:0", "jpeg:4:64", "birkhoff:U=7", "birkhoff:x=1",
+                                "birkhoff-rd:step=0", "birkhoff-rd:ratio=0.5", "birkhoff-rd:l=0.1",
+                                "birkhoff-rd:step=1:ratio=8"}) {
             try {
                 parseFrontierPoint(bad);
                 QFAIL(bad);
