@@ -8,6 +8,13 @@ namespace birkhoff::ui {
 codec::CompressOptions toCompressOptions(const CompressionSettings& settings, quint64 originalFileBytes)
 {
     codec::CompressOptions options;
+    options.originalFileBytes = originalFileBytes;
+    if (settings.rdTargetRatio) {
+        codec::RateDistortionOptions rd;
+        rd.targetRatio = *settings.rdTargetRatio;
+        options.rateDistortion = rd;
+        return options;
+    }
     options.defaults.l = static_cast<float>(settings.l);
     options.defaults.uList.assign(settings.uList.cbegin(), settings.uList.cend());
     options.defaults.maxRings = static_cast<std::uint32_t>(settings.maxRings);
@@ -35,6 +42,11 @@ CompressionSettings compressionSettingsOf(const format::CompressedModel& model)
         const nlohmann::json s = nlohmann::json::parse(value, nullptr, false);
         if (!s.is_object())
             break;
+        if (s.value("codec", std::string()) == "rate_distortion") {
+            if (const auto r = s.find("target_ratio"); r != s.end() && r->is_number())
+                settings.rdTargetRatio = r->get<double>();
+            break;
+        }
         if (const auto l = s.find("l"); l != s.end() && l->is_number())
             settings.l = l->get<double>();
         if (const auto u = s.find("U"); u != s.end() && u->is_array() && !u->empty()) {

@@ -4,6 +4,7 @@
 #include "ui/layer_report.h"
 #include "ui/text_format.h"
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -25,6 +26,31 @@ namespace birkhoff::ui {
 CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
 {
     setObjectName(QStringLiteral("compressionPanel"));
+
+    rdCheck_ = new QCheckBox(tr("&Rate-distortion codec, target ratio"), this);
+    rdCheck_->setObjectName(QStringLiteral("rdCheckBox"));
+    rdCheck_->setToolTip(tr("Per-row scales, steps growing with the square root of a tensor's size and "
+                            "entropy-coded indices (birkhoff compress --rd): higher ratios at the same mask "
+                            "agreement than the paper's lattice. l, U, M and overrides do not apply."));
+    rdRatioSpin_ = new QDoubleSpinBox(this);
+    rdRatioSpin_->setObjectName(QStringLiteral("rdRatioSpinBox"));
+    rdRatioSpin_->setAccessibleName(tr("Rate-distortion target ratio"));
+    rdRatioSpin_->setRange(kMinRdRatio, kMaxRdRatio);
+    rdRatioSpin_->setDecimals(1);
+    rdRatioSpin_->setSingleStep(0.5);
+    rdRatioSpin_->setSuffix(QStringLiteral("x"));
+    rdRatioSpin_->setValue(8.0);
+    connect(rdCheck_, &QCheckBox::toggled, this, [this](bool on) {
+        settings_.rdTargetRatio = on ? std::optional<double>(rdRatioSpin_->value()) : std::nullopt;
+        refreshDerived();
+        emitChanged();
+    });
+    connect(rdRatioSpin_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double value) {
+        if (!settings_.rdTargetRatio)
+            return;
+        settings_.rdTargetRatio = value;
+        emitChanged();
+    });
 
     lSpin_ = new QDoubleSpinBox(this);
     lSpin_->setObjectName(QStringLiteral("lSpinBox"));
@@ -95,6 +121,11 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     exportButton_->setToolTip(tr("Write the decompressed (dense) checkpoint as .pth or .safetensors"));
 
     auto* form = new QFormLayout;
+    auto* rdRow = new QHBoxLayout;
+    rdRow->addWidget(rdCheck_);
+    rdRow->addWidget(rdRatioSpin_);
+    rdRow->addStretch(1);
+    form->addRow(tr("Codec"), rdRow);
     auto* lRow = new QHBoxLayout;
     lRow->addWidget(lSpin_);
     lRow->addWidget(lSlider_, 1);
@@ -173,6 +204,11 @@ void CompressionPanel::setSettings(const CompressionSettings& settings)
         const QSignalBlocker blockSpin(lSpin_);
         const QSignalBlocker blockSlider(lSlider_);
         const QSignalBlocker blockM(mSpin_);
+        const QSignalBlocker blockRd(rdCheck_);
+        const QSignalBlocker blockRdRatio(rdRatioSpin_);
+        rdCheck_->setChecked(settings_.rdTargetRatio.has_value());
+        if (settings_.rdTargetRatio)
+            rdRatioSpin_->setValue(*settings_.rdTargetRatio);
         lSpin_->setValue(settings_.l);
         lSlider_->setValue(sliderPositionForL(settings_.l));
         mSpin_->setValue(settings_.maxRings);
@@ -258,13 +294,16 @@ void CompressionPanel::refreshDerived()
     const int n = static_cast<int>(settings_.overrides.size());
     overridesLabel_->setText(n == 0 ? tr("none (right-click a layer in a plot or the table)")
                                     : tr("%n layer(s) with their own settings", nullptr, n));
-    clearOverridesButton_->setEnabled(n > 0 && !compressing_);
+    clearOverridesButton_->setEnabled(n > 0 && !compressing_ && !settings_.rdTargetRatio);
     const bool editable = !compressing_;
-    lSpin_->setEnabled(editable);
-    lSlider_->setEnabled(editable);
-    uEdit_->setEnabled(editable);
-    mSpin_->setEnabled(editable);
-    defaultsButton_->setEnabled(editable);
+    const bool lattice = editable && !settings_.rdTargetRatio;
+    rdCheck_->setEnabled(editable);
+    rdRatioSpin_->setEnabled(editable && settings_.rdTargetRatio.has_value());
+    lSpin_->setEnabled(lattice);
+    lSlider_->setEnabled(lattice);
+    uEdit_->setEnabled(lattice);
+    mSpin_->setEnabled(lattice);
+    defaultsButton_->setEnabled(lattice);
     compressButton_->setEnabled(modelLoaded_ && !compressing_);
     cancelButton_->setEnabled(compressing_);
     saveButton_->setEnabled(compressedAvailable_ && !compressing_);

@@ -8,6 +8,7 @@
 
 #include <QWidget>
 
+class QCheckBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -75,6 +76,8 @@ private:
     bool compressing_ = false;
     bool compressedAvailable_ = false;
 
+    QCheckBox* rdCheck_ = nullptr;        ///< rate-distortion codec instead of the paper's lattice
+    QDoubleSpinBox* rdRatioSpin_ = nullptr;  ///< its target ratio
     QDoubleSpinBox* lSpin_ = nullptr;
     QSlider* lSlider_ = nullptr;
     QLineEdit* uEdit_ = nullptr;

@@ -11,11 +11,15 @@ namespace birkhoff::ui {
 
 bool CompressionSettings::operator==(const CompressionSettings& other) const
 {
+    if (rdTargetRatio || other.rdTargetRatio)
+        return rdTargetRatio == other.rdTargetRatio;
     return l == other.l && uList == other.uList && maxRings == other.maxRings && overrides == other.overrides;
 }
 
 QString CompressionSettings::summary() const
 {
+    if (rdTargetRatio)
+        return QStringLiteral("RD ratio %1").arg(*rdTargetRatio, 0, 'g', 4);
     QString text = QStringLiteral("l=%1 U=%2 M=%3").arg(l, 0, 'g', 6).arg(formatUList(uList)).arg(maxRings);
     if (!overrides.isEmpty())
         text += QStringLiteral(" +%1 override%2").arg(overrides.size()).arg(overrides.size() == 1 ? QString() : QStringLiteral("s"));
@@ -25,6 +29,10 @@ QString CompressionSettings::summary() const
 QByteArray CompressionSettings::digest() const
 {
     QCryptographicHash hash(QCryptographicHash::Sha1);
+    if (rdTargetRatio) {
+        hash.addData(QByteArrayLiteral("rd|") + QByteArray::number(*rdTargetRatio, 'g', 17));
+        return hash.result().toHex().left(16);
+    }
     hash.addData(QByteArray::number(l, 'g', 17));
     hash.addData(QByteArrayLiteral("|"));
     hash.addData(formatUList(uList).toUtf8());

@@ -26,15 +26,23 @@ struct CompressionSettings {
     QVector<quint32> uList{1225, 1600};    ///< U candidates (perfect squares), tried in order
     int maxRings = 3;                      ///< M: outlier rings searched, 0..kMaxRingsInUi
     QMap<QString, LayerOverride> overrides;  ///< tensor name -> override
+    /// When set: the rate-distortion codec (core/codec/rate_distortion.h) at this target file
+    /// ratio instead of the paper's lattice search; l, U, M and overrides are then unused.
+    std::optional<double> rdTargetRatio;
 
     bool operator==(const CompressionSettings& other) const;
     bool operator!=(const CompressionSettings& other) const { return !(*this == other); }
 
-    /// "l=0.1 U=1225,1600 M=3" plus " +2 overrides" when there are any.
+    /// "l=0.1 U=1225,1600 M=3" plus " +2 overrides" when there are any; "RD ratio 8" for the
+    /// rate-distortion codec.
     QString summary() const;
     /// A stable digest of every field (embedding-cache keys, frontier identity).
     QByteArray digest() const;
 };
+
+/// The range of rate-distortion target ratios offered in the panel.
+constexpr double kMinRdRatio = 1.5;
+constexpr double kMaxRdRatio = 40.0;
 
 /// The range of M offered in the panel.
 constexpr int kMaxRingsInUi = 8;

@@ -663,6 +663,7 @@ void MainWindow::openImage(const QString& path)
                                 return;
                             }
                             if (!path.startsWith(QLatin1Char(':'))) {
+                                plots_->agreementPanel()->setImagesFolder(QFileInfo(path).absolutePath());
                                 rememberDirectory(path);
                                 settings_.addRecentFile(settings::kRecentImages, path);
                                 rebuildRecentMenus();
@@ -936,6 +937,7 @@ void MainWindow::reportError(const QString& title, const QString& message)
 void MainWindow::onSettingsEdited(const CompressionSettings& settings)
 {
     plots_->frontierPlot()->setCurrentSettings(settings);
+    plots_->agreementPanel()->setCurrentSettings(settings);
     settings_.setValue(settings::kCompressionL, settings.l);
     settings_.setValue(settings::kCompressionU, formatUList(settings.uList));
     settings_.setValue(settings::kCompressionM, settings.maxRings);
@@ -975,6 +977,7 @@ void MainWindow::onOriginalReady()
     modelPanel_->setOriginal(s);
     modelPanel_->clearCompressed();
     plots_->frontierPlot()->clearPoints();
+    plots_->agreementPanel()->setModelPath(s.path);
     estimates_->setEstimator(models_->estimator());
     cache_->clear();
     workspace_->setModel(WorkspaceWidget::Original, models_->originalModel(), models_->originalModelId(),

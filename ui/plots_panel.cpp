@@ -52,6 +52,8 @@ PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
     tabs_->setObjectName(QStringLiteral("plotTabs"));
     tabs_->addTab(perLayer, tr("Per &layer"));
     tabs_->addTab(frontier_, tr("&Frontier"));
+    agreement_ = new AgreementFrontierPanel(this);
+    tabs_->addTab(agreement_, tr("Mask &agreement"));
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(2, 2, 2, 2);
     layout->addWidget(tabs_);
@@ -64,6 +66,7 @@ PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
         connect(plot, &LayerBarPlot::layerContextMenuRequested, this, &PlotsPanel::layerContextMenuRequested);
     }
     connect(frontier_, &FrontierPlot::settingsChosen, this, &PlotsPanel::settingsChosen);
+    connect(agreement_, &AgreementFrontierPanel::settingsChosen, this, &PlotsPanel::settingsChosen);
     connect(metricCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this, [this](int index) {
         metricPlot_->setMetric(index == 1 ? LayerBarPlot::Metric::Ratio : LayerBarPlot::Metric::BitsPerWeight);
         emit secondMetricChanged(index);

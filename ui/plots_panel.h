@@ -1,7 +1,9 @@
 // The plots dock: per-layer MAE (log) and a second per-layer metric (bits per weight or ratio)
-// stacked with a shared layer axis, and the ratio-versus-MAE frontier of the settings tried.
+// stacked with a shared layer axis, the ratio-versus-MAE frontier of the settings tried, and the
+// measured ratio-versus-mask-agreement frontier (agreement_frontier.h).
 #pragma once
 
+#include "ui/agreement_frontier.h"
 #include "ui/frontier_plot.h"
 #include "ui/layer_bar_plot.h"
 
@@ -28,6 +30,7 @@ public:
     LayerBarPlot* maePlot() const { return maePlot_; }
     LayerBarPlot* metricPlot() const { return metricPlot_; }
     FrontierPlot* frontierPlot() const { return frontier_; }
+    AgreementFrontierPanel* agreementPanel() const { return agreement_; }
 
 signals:
     void layerClicked(const QString& name);
@@ -39,6 +42,7 @@ private:
     LayerBarPlot* maePlot_ = nullptr;
     LayerBarPlot* metricPlot_ = nullptr;
     FrontierPlot* frontier_ = nullptr;
+    AgreementFrontierPanel* agreement_ = nullptr;
     QComboBox* metricCombo_ = nullptr;
     QLabel* sourceLabel_ = nullptr;
     QTabWidget* tabs_ = nullptr;

@@ -260,6 +260,8 @@ CompressionReport CompressionEstimator::estimate(const CompressOptions& options,
 {
     const auto start = std::chrono::steady_clock::now();
     validateOptions(options);
+    if (options.rateDistortion)  // fast enough to run exactly
+        return compressRateDistortion(checkpoint_, roles_, *options.rateDistortion, originalFileBytes_, progress).report;
     if (options.autoL || options.targetMae || options.targetRatio)
         throw Error("the compression estimate supports the global settings and overrides, not auto l or the target modes");
     if (!(estimate.sampleFraction > 0.0 && estimate.sampleFraction <= 1.0))

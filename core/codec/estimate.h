@@ -51,7 +51,7 @@ public:
     CompressionEstimator& operator=(const CompressionEstimator&) = delete;
 
     /// The estimated report for `options` (defaults + overrides + auto l; the target modes are
-    /// not estimated). Rows have the same order and meaning as compressModel()'s report; bytes
+    /// not estimated; the rate-distortion codec is run exactly: its report is compressModel's). Rows have the same order and meaning as compressModel()'s report; bytes
     /// and the file size are for the full tensors with the U / K / index width found on the
     /// samples. Thread-safe: several estimates may run concurrently (samples are built once per
     /// fraction and cached).

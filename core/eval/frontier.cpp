@@ -382,6 +382,29 @@ fs::path frontierPlotPath(const fs::path& dir)
     return dir / "frontier.png";
 }
 
+namespace {
+
+nlohmann::json bySourceJson(const std::vector<std::pair<std::string, AgreementStats>>& bySource)
+{
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [source, stats] : bySource)
+        out[source] = agreementStatsToJson(stats);
+    return out;
+}
+
+AgreementStats statsFromJson(const nlohmann::json& a)
+{
+    AgreementStats stats;
+    stats.count = a.at("count").get<std::size_t>();
+    stats.mean = a.at("mean").get<double>();
+    stats.median = a.at("median").get<double>();
+    stats.p5 = a.at("p5").get<double>();
+    stats.fractionAbove09 = a.at("fraction_iou_ge_0.9").get<double>();
+    return stats;
+}
+
+}  // namespace
+
 nlohmann::json frontierRowToJson(const FrontierRow& row)
 {
     return {{"codec", row.codec},
@@ -392,6 +415,7 @@ nlohmann::json frontierRowToJson(const FrontierRow& row)
             {"bits_per_weight", row.bitsPerWeight},
             {"weight_mae", row.weightMae},
             {"agreement", agreementStatsToJson(row.agreement)},
+            {"agreement_by_source", bySourceJson(row.bySource)},
             {"miou_original", optionalNumber(row.miouOriginal)},
             {"miou_compressed", optionalNumber(row.miouCompressed)},
             {"compress_seconds", row.compressSeconds},
@@ -410,12 +434,10 @@ FrontierRow frontierRowFromJson(const nlohmann::json& json)
         row.ratio = json.at("ratio").get<double>();
         row.bitsPerWeight = json.at("bits_per_weight").get<double>();
         row.weightMae = json.at("weight_mae").get<double>();
-        const nlohmann::json& a = json.at("agreement");
-        row.agreement.count = a.at("count").get<std::size_t>();
-        row.agreement.mean = a.at("mean").get<double>();
-        row.agreement.median = a.at("median").get<double>();
-        row.agreement.p5 = a.at("p5").get<double>();
-        row.agreement.fractionAbove09 = a.at("fraction_iou_ge_0.9").get<double>();
+        row.agreement = statsFromJson(json.at("agreement"));
+        if (const auto it = json.find("agreement_by_source"); it != json.end())
+            for (const auto& [source, stats] : it->items())
+                row.bySource.emplace_back(source, statsFromJson(stats));
         row.miouOriginal = optionalFromJson(json, "miou_original");
         row.miouCompressed = optionalFromJson(json, "miou_compressed");
         row.compressSeconds = json.at("compress_seconds").get<double>();
@@ -444,24 +466,72 @@ std::string frontierCsv(const std::vector<FrontierRow>& rows)
     return out;
 }
 
+std::optional<double> boxPromptMean(const FrontierRow& row)
+{
+    double sum = 0;
+    std::size_t count = 0;
+    for (const auto& [source, stats] : row.bySource)
+        if (source == "gt-box" || source == "grid-box") {
+            sum += stats.mean * static_cast<double>(stats.count);
+            count += stats.count;
+        }
+    if (count == 0)
+        return std::nullopt;
+    return sum / static_cast<double>(count);
+}
+
 std::string frontierTable(const std::vector<FrontierRow>& rows)
 {
     std::ostringstream out;
     char line[320];
-    std::snprintf(line, sizeof line, "%-9s %-34s %11s %7s %6s %9s %7s %7s %7s %7s %8s %8s\n", "codec", "settings", "bytes",
-                  "ratio", "bpw", "w-MAE", "mean", "median", "p5", ">=0.9", "mIoU", "seconds");
+    std::snprintf(line, sizeof line, "%-11s %-34s %11s %7s %6s %9s %7s %7s %7s %7s %7s %8s %8s\n", "codec", "settings",
+                  "bytes", "ratio", "bpw", "w-MAE", "mean", "boxes", "median", "p5", ">=0.9", "mIoU", "seconds");
     out << line;
     for (const auto& r : rows) {
-        char miou[16] = "-";
+        char miou[16] = "-", boxes[16] = "-";
         if (r.miouCompressed)
             std::snprintf(miou, sizeof miou, "%.4f", *r.miouCompressed);
-        std::snprintf(line, sizeof line, "%-9s %-34s %11llu %7.3f %6.3f %9.3g %7.4f %7.4f %7.4f %7.4f %8s %8.1f\n",
+        if (const auto b = boxPromptMean(r))
+            std::snprintf(boxes, sizeof boxes, "%.4f", *b);
+        std::snprintf(line, sizeof line, "%-11s %-34s %11llu %7.3f %6.3f %9.3g %7.4f %7s %7.4f %7.4f %7.4f %8s %8.1f\n",
                       r.codec.c_str(), r.settings.c_str(), static_cast<unsigned long long>(r.fileBytes), r.ratio,
-                      r.bitsPerWeight, r.weightMae, r.agreement.mean, r.agreement.median, r.agreement.p5,
+                      r.bitsPerWeight, r.weightMae, r.agreement.mean, boxes, r.agreement.median, r.agreement.p5,
                       r.agreement.fractionAbove09, miou, r.compressSeconds + r.measureSeconds);
         out << line;
     }
     return out.str();
+}
+
+FrontierRow measureFrontierPoint(const FrontierPoint& point, const io::Checkpoint& checkpoint,
+                                 const std::filesystem::path& modelPath, const nlohmann::json* configOverrides,
+                                 const AgreementReference& reference, const Progress& progress)
+{
+    std::int64_t parameters = 0;
+    for (const auto& [name, tensor] : checkpoint.tensors)
+        parameters += tensor.numel();
+    auto start = Clock::now();
+    CompressedPoint compressed =
+        compressPoint(point, checkpoint, modelPath, configOverrides, progress.scaled(0.0, 0.5));
+    FrontierRow row;
+    row.codec = point.codec;
+    row.spec = point.spec;
+    row.settings = point.settings;
+    row.compressSeconds = secondsSince(start);
+    row.fileBytes = compressed.fileBytes;
+    row.ratio = static_cast<double>(checkpoint.fileBytes) / static_cast<double>(compressed.fileBytes);
+    row.bitsPerWeight = parameters ? 8.0 * static_cast<double>(compressed.fileBytes) / static_cast<double>(parameters) : 0.0;
+    row.weightMae = compressed.weightMae;
+    row.notes = compressed.notes;
+    start = Clock::now();
+    const auto model = makeSamEvalModel(compressed.model);
+    const AgreementResult agreement = measureAgreement(reference, *model, progress.scaled(0.5, 0.5));
+    row.measureSeconds = secondsSince(start);
+    row.agreement = agreement.overall;
+    for (const auto& [source, stats] : agreement.bySource)
+        row.bySource.emplace_back(promptSourceName(source), stats);
+    row.miouOriginal = agreement.miouOriginal;
+    row.miouCompressed = agreement.miouCompressed;
+    return row;
 }
 
 FrontierResult runFrontier(const FrontierOptions& options, const Progress& progress,
@@ -500,10 +570,6 @@ FrontierResult runFrontier(const FrontierOptions& options, const Progress& progr
     const nlohmann::json overrides = configPath ? models::readConfigFile(*configPath) : nlohmann::json();
     const nlohmann::json* configOverrides = configPath ? &overrides : nullptr;
     const std::shared_ptr<models::SamModel> original = models::loadSamModel(options.model, {}, loading);
-    std::int64_t parameters = 0;
-    for (const auto& [name, tensor] : checkpoint.tensors)
-        parameters += tensor.numel();
-
     {
         const auto reference = makeSamEvalModel(original);
         const Progress referenceProgress{
@@ -525,31 +591,12 @@ FrontierResult runFrontier(const FrontierOptions& options, const Progress& progr
         // The reference takes the first of points + 1 equal shares of the progress bar.
         const double width = 1.0 / static_cast<double>(options.points.size() + 1);
         const double base = static_cast<double>(index) * width;
-        const Progress compressing{[&](double f, const std::string&) { progress.report(base + 0.5 * width * f, label + ": compressing"); },
-                                   progress.cancel};
-        auto start = Clock::now();
-        CompressedPoint compressed = compressPoint(point, checkpoint, options.model, configOverrides, compressing);
-        FrontierRow row;
-        row.codec = point.codec;
-        row.spec = point.spec;
-        row.settings = point.settings;
-        row.compressSeconds = secondsSince(start);
-        row.fileBytes = compressed.fileBytes;
-        row.ratio = static_cast<double>(checkpoint.fileBytes) / static_cast<double>(compressed.fileBytes);
-        row.bitsPerWeight = parameters ? 8.0 * static_cast<double>(compressed.fileBytes) / static_cast<double>(parameters) : 0.0;
-        row.weightMae = compressed.weightMae;
-        row.notes = compressed.notes;
-        const Progress measuring{[&](double f, const std::string& what) {
-                                     progress.report(base + width * (0.5 + 0.5 * f), label + ": " + what);
-                                 },
-                                 progress.cancel};
-        start = Clock::now();
-        const auto model = makeSamEvalModel(compressed.model);
-        const AgreementResult agreement = measureAgreement(result.reference, *model, measuring);
-        row.measureSeconds = secondsSince(start);
-        row.agreement = agreement.overall;
-        row.miouOriginal = agreement.miouOriginal;
-        row.miouCompressed = agreement.miouCompressed;
+        const Progress pointProgress{[&](double f, const std::string& what) {
+                                         progress.report(base + width * f, label + ": " + what);
+                                     },
+                                     progress.cancel};
+        const FrontierRow row =
+            measureFrontierPoint(point, checkpoint, options.model, configOverrides, result.reference, pointProgress);
         result.rows.push_back(row);
         writeOutputs(options, id, result.reference, result.rows, false);
         if (onRow)

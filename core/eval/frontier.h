@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/eval/agreement.h"
+#include "core/io/checkpoint.h"
 #include "core/util/progress.h"
 
 #include <nlohmann/json.hpp>
@@ -50,7 +51,9 @@ struct FrontierRow {
     double ratio = 0;             ///< original checkpoint file size / fileBytes
     double bitsPerWeight = 0;     ///< 8 fileBytes / checkpoint elements
     double weightMae = 0;         ///< mean |w - restored w| over all floating-point checkpoint elements
-    AgreementStats agreement;
+    AgreementStats agreement;  ///< over every prompt
+    /// The same per prompt source ("grid-point", "grid-box", "gt-box", "gt-point"), sources present.
+    std::vector<std::pair<std::string, AgreementStats>> bySource;
     std::optional<double> miouOriginal;  ///< gt-box prompts (annotations only)
     std::optional<double> miouCompressed;
     double compressSeconds = 0;
@@ -74,6 +77,16 @@ struct FrontierResult {
     AgreementReference reference;
 };
 
+/// Compresses one point in memory exactly as its file would be (the checkpoint at `modelPath`,
+/// its config.json overrides or null) and measures it against `reference` built from the
+/// original model: what runFrontier does per point, for callers with their own loop (the
+/// studio's Frontier tab). Progress: compressing in the first half, measuring in the second.
+/// @throws Error for a point the codec refuses (an unreachable target ratio included);
+///   CancelledError.
+FrontierRow measureFrontierPoint(const FrontierPoint& point, const io::Checkpoint& checkpoint,
+                                 const std::filesystem::path& modelPath, const nlohmann::json* configOverrides,
+                                 const AgreementReference& reference, const Progress& progress = {});
+
 /// Runs the sweep. `onRow` (optional) is called after each measured point.
 /// @throws Error for an existing output without resume/overwrite, an output of another run on
 ///         resume (model, prompt set, grid), bad checkpoints, or I/O failures; CancelledError
@@ -91,7 +104,9 @@ nlohmann::json frontierRowToJson(const FrontierRow& row);
 FrontierRow frontierRowFromJson(const nlohmann::json& json);
 /// The CSV text (header + one line per row).
 std::string frontierCsv(const std::vector<FrontierRow>& rows);
-/// A fixed-width table of the rows for the terminal.
+/// Mean agreement over the box prompts of a row (gt-box and grid-box together), if it has any.
+std::optional<double> boxPromptMean(const FrontierRow& row);
+/// A fixed-width table of the rows for the terminal (with a "boxes" column: boxPromptMean).
 std::string frontierTable(const std::vector<FrontierRow>& rows);
 
 /// The frontier plot as a BGR image: compression ratio on x, mean agreement on y, one polyline

@@ -51,3 +51,5 @@ if(BIRKHOFF_XVFB_RUN)
 else()
   birkhoff_add_qtest(NAME ui.text_field_shortcuts EXECUTABLE tests_ui CLASS TestTextFieldShortcuts LABELS gui)
 endif()
+birkhoff_add_qtest(NAME ui.agreement_frontier EXECUTABLE tests_ui CLASS TestAgreementFrontier
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_agreement_frontier.cpp LABELS gui)
