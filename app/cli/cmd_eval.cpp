@@ -185,6 +185,14 @@ int runEval(const QStringList& args)
             printJson(eval::reportToJson(result.report));
         else
             std::fputs(eval::reportToText(result.report).c_str(), stdout);
+        if (result.report.evaluated == 0) {
+            std::string reasons;
+            for (const auto& [reason, count] : result.report.skippedInstances)
+                reasons += (reasons.empty() ? "" : ", ") + std::to_string(count) + " " + reason;
+            throw Error("no instance was evaluated, so there is no mIoU to report (skipped: "
+                        + (reasons.empty() ? std::string("none; the dataset has no instance") : reasons)
+                        + "); check --images, the folder the annotations' file names are relative to");
+        }
         return kExitOk;
     });
 }

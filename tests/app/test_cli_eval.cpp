@@ -230,6 +230,19 @@ private slots:
                                           QStringLiteral("--annotations"), shared("data/coco-mini/annotations.json")});
         QCOMPARE(missingModel.exitCode, 1);
         QVERIFY2(missingModel.err.contains(QStringLiteral("none.pth")), qPrintable(missingModel.err));
+
+        // A folder without the dataset's images: nothing evaluated is a failure, not an mIoU of 0.
+        if (!requireInputs())
+            return;
+        const QString empty = scratch(QStringLiteral("no_images"));
+        fs::create_directories(empty.toStdString());
+        QStringList args = base_;
+        args[args.indexOf(QStringLiteral("--images")) + 1] = empty;
+        const auto noImages = runCli(args, 600000);
+        QCOMPARE(noImages.exitCode, 1);
+        QVERIFY2(noImages.err.contains(QStringLiteral("no instance was evaluated"))
+                     && noImages.err.contains(QStringLiteral("missing_image_file")),
+                 qPrintable(noImages.err));
     }
 };
 
