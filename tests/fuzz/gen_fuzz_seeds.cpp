@@ -1,7 +1,8 @@
 // Writes the seed corpus of one fuzz target (built with the same LibTorch-free sources):
-//   gen_fuzz_seeds unpickler|safetensors_header|zip_reader OUT_DIR [SHARED_DIR]
+//   gen_fuzz_seeds unpickler|safetensors_header|zip_reader|index_stream OUT_DIR [SHARED_DIR]
 // Seeds are small valid and invalid inputs made here, plus the data.pkl of a golden torch.save
 // checkpoint and the header of a golden safetensors file when SHARED_DIR holds them.
+#include "core/format/index_entropy_coder.h"
 #include "core/io/state_dict_pickle.h"
 #include "core/io/zip_archive.h"
 #include "core/util/atomic_file.h"
@@ -174,12 +175,36 @@ void zipSeeds(const fs::path& out)
     write(out / "deflated.zip", deflatedZip("archive/data.pkl", pkl + pkl));
 }
 
+/// Valid streams with the fuzz target's 4-byte prefix (side - 1, K, count little-endian).
+void indexStreamSeeds(const fs::path& out)
+{
+    struct Seed {
+        std::uint32_t side, K, count;
+    };
+    for (const Seed& seed : {Seed{40, 0, 600}, Seed{35, 3, 1000}, Seed{2, 1, 64}, Seed{256, 2, 300}}) {
+        const std::uint32_t U = seed.side * seed.side;
+        std::vector<std::uint32_t> indices(seed.count);
+        for (std::uint32_t i = 0; i < seed.count; ++i) {
+            const std::uint32_t hi = (seed.side / 2 + (i * 7) % 5) % seed.side, lo = (seed.side / 2 + (i * 3) % 4) % seed.side;
+            indices[i] = (i % 37 == 0 ? (i / 37) % (seed.K + 1) : 0) * U + hi * seed.side + lo;
+        }
+        const std::vector<std::uint8_t> coded = birkhoff::format::encodeIndexStream(indices.data(), indices.size(), U, seed.K);
+        std::string bytes;
+        bytes += static_cast<char>(seed.side - 1);
+        bytes += static_cast<char>(seed.K);
+        bytes += static_cast<char>(seed.count & 0xFF);
+        bytes += static_cast<char>(seed.count >> 8);
+        bytes.append(coded.begin(), coded.end());
+        write(out / ("stream_" + std::to_string(seed.side) + "_" + std::to_string(seed.K) + ".bin"), bytes);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: gen_fuzz_seeds unpickler|safetensors_header|zip_reader OUT_DIR [SHARED_DIR]\n");
+        std::fprintf(stderr, "usage: gen_fuzz_seeds unpickler|safetensors_header|zip_reader|index_stream OUT_DIR [SHARED_DIR]\n");
         return 2;
     }
     const std::string target = argv[1];
@@ -193,6 +218,8 @@ int main(int argc, char** argv)
             safetensorsSeeds(out, shared);
         else if (target == "zip_reader")
             zipSeeds(out);
+        else if (target == "index_stream")
+            indexStreamSeeds(out);
         else
             throw Error("unknown fuzz target '" + target + "'");
     } catch (const std::exception& e) {

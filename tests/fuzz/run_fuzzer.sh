@@ -29,6 +29,7 @@ case $target in
   unpickler) sources=(core/io/pickle.cpp core/io/state_dict_pickle.cpp); libs=() ;;
   safetensors_header) sources=(core/io/safetensors_header.cpp); libs=() ;;
   zip_reader) sources=(core/io/zip_archive.cpp core/util/atomic_file.cpp); libs=(-lzip -lz) ;;
+  index_stream) sources=(core/format/index_entropy_coder.cpp); libs=() ;;
   *) echo "run_fuzzer.sh: unknown target '$target'" >&2; exit 2 ;;
 esac
 common=(-std=c++17 -g -O1 -fno-omit-frame-pointer -I"$src")
@@ -37,7 +38,8 @@ echo "building fuzz_$target with $CXX"
 "$CXX" "${common[@]}" -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   "$src/tests/fuzz/fuzz_$target.cpp" "${sources[@]/#/$src/}" ${libs[@]+"${libs[@]}"} -o "fuzz_$target"
 "$CXX" "${common[@]}" "$src/tests/fuzz/gen_fuzz_seeds.cpp" "$src/core/io/pickle.cpp" "$src/core/io/state_dict_pickle.cpp" \
-  "$src/core/io/zip_archive.cpp" "$src/core/util/atomic_file.cpp" -lzip -lz -o gen_fuzz_seeds
+  "$src/core/io/zip_archive.cpp" "$src/core/util/atomic_file.cpp" "$src/core/format/index_entropy_coder.cpp" \
+  -lzip -lz -o gen_fuzz_seeds
 
 rm -rf corpus
 ./gen_fuzz_seeds "$target" corpus "$shared"

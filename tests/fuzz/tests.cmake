@@ -1,8 +1,8 @@
 # libFuzzer targets for the LibTorch-free parsers (restricted unpickler + state-dict layer,
-# safetensors header, zip central directory). Each test builds its target with clang at test
+# safetensors header, zip central directory, range decoder of entropy-coded indices). Each test builds its target with clang at test
 # time (ASan + UBSan), runs it for a bounded time on a generated seed corpus, and fails only if
 # something is found; without clang/libFuzzer it is reported as skipped.
-foreach(target_seconds unpickler:60 safetensors_header:60 zip_reader:30)
+foreach(target_seconds unpickler:60 safetensors_header:60 zip_reader:30 index_stream:30)
   string(REPLACE ":" ";" pair ${target_seconds})
   list(GET pair 0 target)
   list(GET pair 1 seconds)
