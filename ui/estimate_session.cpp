@@ -118,7 +118,8 @@ void EstimateSession::start(const CompressionSettings& settings, int pass)
     const quint64 generation = ++generation_;
     auto token = std::make_shared<CancelToken>();
     running_ = token;
-    const double fraction = fractionForPass(pass);
+    // The rate-distortion codec is estimated by running it exactly: one pass is the answer.
+    const double fraction = settings.rdTargetRatio ? 1.0 : fractionForPass(pass);
     const std::shared_ptr<const codec::CompressionEstimator> estimator = estimator_;
     const codec::CompressOptions options = toCompressOptions(settings, 0);
     runJob<PassResult>(

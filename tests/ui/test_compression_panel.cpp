@@ -6,6 +6,7 @@
 #include "ui/compression_panel.h"
 #include "ui/compression_settings.h"
 
+#include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -101,6 +102,36 @@ private slots:
         panel.findChild<QPushButton*>(QStringLiteral("defaultsButton"))->click();
         QCOMPARE(panel.settings(), CompressionSettings{});
         QCOMPARE(changed.count(), 2);
+    }
+
+    void rateDistortionCodec()
+    {
+        CompressionPanel panel;
+        auto* rd = panel.findChild<QCheckBox*>(QStringLiteral("rdCheckBox"));
+        auto* ratio = panel.findChild<QDoubleSpinBox*>(QStringLiteral("rdRatioSpinBox"));
+        auto* l = panel.findChild<QDoubleSpinBox*>(QStringLiteral("lSpinBox"));
+        QVERIFY(rd && ratio && l);
+        QVERIFY(!ratio->isEnabled() && l->isEnabled());
+        QSignalSpy changed(&panel, &CompressionPanel::settingsChanged);
+        rd->setChecked(true);
+        QCOMPARE(changed.count(), 1);
+        QVERIFY(panel.settings().rdTargetRatio && *panel.settings().rdTargetRatio == ratio->value());
+        QVERIFY(ratio->isEnabled() && !l->isEnabled());
+        ratio->setValue(10.0);
+        QCOMPARE(*panel.settings().rdTargetRatio, 10.0);
+        QCOMPARE(panel.settings().summary(), QStringLiteral("RD ratio 10"));
+        // The lattice settings are kept but do not matter while the codec is on.
+        CompressionSettings other = panel.settings();
+        other.l = 0.5;
+        QCOMPARE(other, panel.settings());
+        rd->setChecked(false);
+        QVERIFY(!panel.settings().rdTargetRatio);
+        QCOMPARE(panel.settings(), CompressionSettings{});
+        CompressionSettings fromFile;
+        fromFile.rdTargetRatio = 7.5;
+        panel.setSettings(fromFile);
+        QVERIFY(rd->isChecked());
+        QCOMPARE(ratio->value(), 7.5);
     }
 
     void overridesAndSummary()
