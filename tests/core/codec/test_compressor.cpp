@@ -6,6 +6,7 @@
 #include "core/format/encoded_tensor.h"
 #include "core/io/safetensors.h"
 #include "core/util/runtime.h"
+#include "tests/core/codec/codec_test_model.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
@@ -24,36 +25,21 @@ using namespace birkhoff::codec;
 
 namespace {
 
-struct Model {
-    io::StateDict tensors;
-    std::vector<TensorRole> roles;
-};
+using Model = test::CodecTestModel;
 
 Model syntheticModel()
 {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(21);
     Model m;
-    auto add = [&](const std::string& name, at::Tensor t, TensorRole role) {
-        m.tensors.insert(name, std::move(t));
-        m.roles.push_back(role);
-    };
-    add("enc.blocks.0.qkv.weight", at::normal(0.0, 0.02, {192, 64}, gen), TensorRole::LinearWeight);
-    add("enc.blocks.0.qkv.bias", at::normal(0.0, 0.005, {192}, gen), TensorRole::Parameter);
-    add("enc.blocks.0.norm.weight", 1 + at::normal(0.0, 0.05, {64}, gen), TensorRole::Parameter);
-    add("enc.blocks.1.mlp.weight", at::normal(0.0, 0.03, {256, 63}, gen), TensorRole::LinearWeight);
-    add("enc.conv.weight", at::normal(0.0, 0.02, {16, 8, 3, 3}, gen), TensorRole::Parameter);
-    add("dec.token.weight", at::normal(0.0, 1.0, {4, 32}, gen), TensorRole::Parameter);
-    add("dec.small", at::ones({5}), TensorRole::Parameter);
-    add("pe.gaussian", at::normal(0.0, 1.0, {2, 16}, gen), TensorRole::Buffer);
+    m.add("enc.blocks.0.qkv.weight", at::normal(0.0, 0.02, {192, 64}, gen), TensorRole::LinearWeight);
+    m.add("enc.blocks.0.qkv.bias", at::normal(0.0, 0.005, {192}, gen), TensorRole::Parameter);
+    m.add("enc.blocks.0.norm.weight", 1 + at::normal(0.0, 0.05, {64}, gen), TensorRole::Parameter);
+    m.add("enc.blocks.1.mlp.weight", at::normal(0.0, 0.03, {256, 63}, gen), TensorRole::LinearWeight);
+    m.add("enc.conv.weight", at::normal(0.0, 0.02, {16, 8, 3, 3}, gen), TensorRole::Parameter);
+    m.add("dec.token.weight", at::normal(0.0, 1.0, {4, 32}, gen), TensorRole::Parameter);
+    m.add("dec.small", at::ones({5}), TensorRole::Parameter);
+    m.add("pe.gaussian", at::normal(0.0, 1.0, {2, 16}, gen), TensorRole::Buffer);
     return m;
-}
-
-const TensorReport& row(const CompressionReport& r, const std::string& name)
-{
-    for (const auto& t : r.tensors)
-        if (t.name == name)
-            return t;
-    throw std::runtime_error("no report row " + name);
 }
 
 bool hasExtension(const format::CompressedModel& m, const char* name)
@@ -82,10 +68,10 @@ private slots:
             for (const char* k : {"name", "shape", "path", "l", "U", "K", "bits_per_index", "bits_per_weight", "mae",
                                   "max_abs_error", "original_bytes", "stored_bytes"})
                 QVERIFY2(t.contains(k), k);
-        QCOMPARE(row(r.report, "pe.gaussian").path, StoragePath::Buffer);
-        QCOMPARE(row(r.report, "dec.small").path, StoragePath::Small);
-        QCOMPARE(row(r.report, "dec.token.weight").path, StoragePath::Raw);  // N(0,1): MAE fallback
-        QCOMPARE(row(r.report, "enc.blocks.1.mlp.weight").loadType, 2);
+        QCOMPARE(test::reportRow(r.report, "pe.gaussian").path, StoragePath::Buffer);
+        QCOMPARE(test::reportRow(r.report, "dec.small").path, StoragePath::Small);
+        QCOMPARE(test::reportRow(r.report, "dec.token.weight").path, StoragePath::Raw);  // N(0,1): MAE fallback
+        QCOMPARE(test::reportRow(r.report, "enc.blocks.1.mlp.weight").loadType, 2);
         QVERIFY(j.at("tensors").at(7).at("U").is_null());
         QCOMPARE(r.report.parameters, m.tensors.elementCount());
         QCOMPARE(r.report.compressedBytes, format::compressedFileSize(r.model));
@@ -103,7 +89,7 @@ private slots:
         QCOMPARE(dense.names(), m.tensors.names());
         for (const auto& e : m.tensors) {
             const double err = (dense.at(e.name) - e.tensor).abs().mean().item<double>();
-            QVERIFY2(std::fabs(err - row(r.report, e.name).mae) < 1e-9, e.name.c_str());
+            QVERIFY2(std::fabs(err - test::reportRow(r.report, e.name).mae) < 1e-9, e.name.c_str());
         }
     }
 
@@ -191,7 +177,7 @@ private slots:
         QVERIFY(hasExtension(a.model, format::extension::kAutoL));
         const float biasL = a.model.at("enc.blocks.0.qkv.bias").l;
         QVERIFY(biasL < 0.05f);  // sigma 0.005 -> l ~ 0.015
-        QVERIFY(row(a.report, "enc.blocks.0.qkv.bias").mae < 0.0005);
+        QVERIFY(test::reportRow(a.report, "enc.blocks.0.qkv.bias").mae < 0.0005);
 
         CompressOptions mae;
         mae.targetMae = 2e-4;
@@ -212,7 +198,7 @@ private slots:
         ratio.targetRatio = 3.0;  // a looser target buys accuracy
         const CompressionResult loose = compressModel(m.tensors, m.roles, ratio);
         QVERIFY(loose.report.ratio() >= 3.0);
-        QVERIFY(row(loose.report, "enc.blocks.0.qkv.weight").mae <= row(q.report, "enc.blocks.0.qkv.weight").mae);
+        QVERIFY(test::reportRow(loose.report, "enc.blocks.0.qkv.weight").mae <= test::reportRow(q.report, "enc.blocks.0.qkv.weight").mae);
         ratio.targetRatio = 50.0;  // 30k weights and ~8 kB of header: out of reach, and said so
         try {
             compressModel(m.tensors, m.roles, ratio);

@@ -10,6 +10,7 @@
 #include "core/io/safetensors.h"
 #include "core/util/error.h"
 #include "core/util/runtime.h"
+#include "tests/core/codec/codec_test_model.h"
 #include "tests/support/test_data.h"
 #include "tests/support/test_registry.h"
 
@@ -26,36 +27,21 @@ using namespace birkhoff::codec;
 
 namespace {
 
-struct Model {
-    io::StateDict tensors;
-    std::vector<TensorRole> roles;
-};
+using Model = test::CodecTestModel;
 
 /// Rows of very different spread (row scales matter), a conv, a norm of ones, a bias.
 Model syntheticModel()
 {
     at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(5);
     Model m;
-    auto add = [&](const std::string& name, at::Tensor t, TensorRole role) {
-        m.tensors.insert(name, std::move(t));
-        m.roles.push_back(role);
-    };
     const at::Tensor spread = at::exp(at::linspace(std::log(0.002), std::log(0.2), 256)).unsqueeze(1);
-    add("enc.blocks.0.fc.weight", at::normal(0.0, 1.0, {256, 512}, gen) * spread, TensorRole::LinearWeight);
-    add("enc.blocks.0.fc.bias", at::normal(0.0, 0.01, {256}, gen), TensorRole::Parameter);
-    add("enc.blocks.0.norm.weight", at::ones({512}), TensorRole::Parameter);
-    add("enc.conv.weight", at::normal(0.0, 0.05, {64, 32, 3, 3}, gen), TensorRole::Parameter);
-    add("enc.odd.weight", at::normal(0.0, 0.03, {96, 301}, gen), TensorRole::LinearWeight);
-    add("pe.gaussian", at::normal(0.0, 1.0, {2, 16}, gen), TensorRole::Buffer);
+    m.add("enc.blocks.0.fc.weight", at::normal(0.0, 1.0, {256, 512}, gen) * spread, TensorRole::LinearWeight);
+    m.add("enc.blocks.0.fc.bias", at::normal(0.0, 0.01, {256}, gen), TensorRole::Parameter);
+    m.add("enc.blocks.0.norm.weight", at::ones({512}), TensorRole::Parameter);
+    m.add("enc.conv.weight", at::normal(0.0, 0.05, {64, 32, 3, 3}, gen), TensorRole::Parameter);
+    m.add("enc.odd.weight", at::normal(0.0, 0.03, {96, 301}, gen), TensorRole::LinearWeight);
+    m.add("pe.gaussian", at::normal(0.0, 1.0, {2, 16}, gen), TensorRole::Buffer);
     return m;
-}
-
-const TensorReport& row(const CompressionReport& r, const std::string& name)
-{
-    for (const auto& t : r.tensors)
-        if (t.name == name)
-            return t;
-    throw std::runtime_error("no report row " + name);
 }
 
 CompressOptions rdOptions(double step)
@@ -95,7 +81,7 @@ private slots:
             QVERIFY2(worst <= own / 4 * 1.2 && best >= own / 4 * 0.8,
                      qPrintable(QStringLiteral("step %1: row MAE / sd in [%2, %3], expected %4")
                                     .arg(own).arg(best).arg(worst).arg(own / 4)));
-            const double bits = row(r.report, "enc.blocks.0.fc.weight").bitsPerWeight;
+            const double bits = test::reportRow(r.report, "enc.blocks.0.fc.weight").bitsPerWeight;
             const double expected = 2.047 - std::log2(own);
             QVERIFY2(std::abs(bits - expected) <= 0.15,
                      qPrintable(QStringLiteral("step %1: %2 bits per weight, expected %3").arg(step).arg(bits).arg(expected)));
