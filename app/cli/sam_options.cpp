@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 namespace birkhoff::cli {
 
 void addModelOptions(QCommandLineParser& parser)
@@ -61,7 +63,10 @@ std::shared_ptr<models::SamModel> loadModelFile(const std::filesystem::path& pat
 {
     models::LoadOptions options;
     options.configPath = configPath;
-    return models::loadSamModel(path, options);
+    auto model = models::loadSamModel(path, options);
+    for (const std::string& note : model->info.notes)
+        std::fprintf(stderr, "note: %s: %s\n", path.string().c_str(), note.c_str());
+    return model;
 }
 
 namespace {

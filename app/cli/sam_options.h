@@ -27,7 +27,8 @@ void addPromptOptions(QCommandLineParser& parser);
 std::filesystem::path modelPathOption(const QCommandLineParser& parser);
 
 /// Loads a model file for the CLI (original checkpoints: .pth/.pt or safetensors; config.json
-/// beside it or `configPath`). @throws Error from the loader.
+/// beside it or `configPath`) and prints the loader's notes (what it renamed, ignored or
+/// assumed) on stderr, one "note: FILE: ..." line each. @throws Error from the loader.
 std::shared_ptr<models::SamModel> loadModelFile(const std::filesystem::path& path,
                                                 const std::optional<std::filesystem::path>& configPath);
 

@@ -161,6 +161,44 @@ private slots:
         QTest::newRow("two-targets") << QStringList{QStringLiteral("--target-mae"), QStringLiteral("0.001"),
                                                     QStringLiteral("--target-ratio"), QStringLiteral("4")}
                                      << QStringLiteral("cannot be combined");
+        QTest::newRow("rd-step-without-rd") << QStringList{QStringLiteral("--rd-step"), QStringLiteral("0.5")}
+                                            << QStringLiteral("--rd-step needs --rd");
+        QTest::newRow("rd-with-l") << QStringList{QStringLiteral("--rd"), QStringLiteral("--l"), QStringLiteral("0.2")}
+                                   << QStringLiteral("drop --l");
+        QTest::newRow("rd-step-and-ratio") << QStringList{QStringLiteral("--rd"), QStringLiteral("--rd-step"),
+                                                          QStringLiteral("0.5"), QStringLiteral("--target-ratio"),
+                                                          QStringLiteral("8")}
+                                           << QStringLiteral("cannot be combined");
+        QTest::newRow("rd-step-zero") << QStringList{QStringLiteral("--rd"), QStringLiteral("--rd-step"), QStringLiteral("0")}
+                                      << QStringLiteral("--rd-step");
+    }
+
+    // The rate-distortion codec end to end through the CLI: compress the golden tiny SAM to a
+    // target ratio, segment with the file (its loader note is printed), and a ratio out of reach
+    // fails naming the largest reachable one without leaving a file.
+    void rateDistortionCompressAndSegment()
+    {
+        BIRKHOFF_REQUIRE_GOLDEN("sam_vit_tiny/sam_vit_tiny.pth");
+        const QString input = test::goldenPath(QStringLiteral("sam_vit_tiny/sam_vit_tiny.pth"));
+        const QString out = scratch(QStringLiteral("tiny_rd.safetensors"));
+        auto r = runCli({QStringLiteral("compress"), input, QStringLiteral("--rd"), QStringLiteral("--target-ratio"),
+                         QStringLiteral("6"), QStringLiteral("-o"), out, QStringLiteral("--json")});
+        QCOMPARE(r.exitCode, 0);
+        const auto report = nlohmann::json::parse(r.out.toStdString());
+        const double ratio = report.at("totals").at("ratio").get<double>();
+        QVERIFY2(ratio >= 6.0 && ratio <= 6.3, qPrintable(QString::number(ratio)));
+        QCOMPARE(static_cast<double>(QFileInfo(input).size()) / QFileInfo(out).size(), ratio);
+        r = runCli({QStringLiteral("segment"), QStringLiteral("--model"), out, QStringLiteral("--image"),
+                    test::goldenPath(QStringLiteral("sam_vit_tiny/dog_320.png")), QStringLiteral("--point"),
+                    QStringLiteral("160,120"), QStringLiteral("-o"), scratch(QStringLiteral("tiny_rd_mask.png"))});
+        QCOMPARE(r.exitCode, 0);
+        QVERIFY2(r.err.contains(QStringLiteral("note: ")) && r.err.contains(QStringLiteral("extensions")), qPrintable(r.err));
+        const QString far = scratch(QStringLiteral("tiny_rd_far.safetensors"));
+        r = runCli({QStringLiteral("compress"), input, QStringLiteral("--rd"), QStringLiteral("--target-ratio"),
+                    QStringLiteral("5000"), QStringLiteral("-o"), far});
+        QCOMPARE(r.exitCode, 1);
+        QVERIFY2(r.err.contains(QStringLiteral("largest ratio")), qPrintable(r.err));
+        QVERIFY(!QFileInfo::exists(far));
     }
     void badOptionsAreUsageErrors()
     {
