@@ -194,13 +194,6 @@ bool pickForBudget(const io::StateDict& checkpoint, const TargetCandidates& c, d
     return fits;
 }
 
-std::string ratioText(double r)
-{
-    char buffer[32];
-    std::snprintf(buffer, sizeof buffer, "%.2fx", r);
-    return buffer;
-}
-
 bool sameSettings(const TensorSettings& a, const TensorSettings& b)
 {
     return a.l == b.l && a.uList == b.uList && a.maxRings == b.maxRings && a.keepRaw == b.keepRaw

@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <sstream>
+#include <cstdio>
 
 namespace birkhoff::codec {
 
@@ -175,15 +175,14 @@ nlohmann::json settingsJson(const RateDistortionOptions& o, double step)
     return s;
 }
 
-std::string ratioText(double r)
-{
-    std::ostringstream s;
-    s.precision(3);
-    s << r << "x";
-    return s.str();
-}
-
 }  // namespace
+
+std::string ratioText(double ratio)
+{
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.2fx", ratio);
+    return buffer;
+}
 
 double sensitivityFactor(const std::string& name, std::int64_t numel)
 {

@@ -51,6 +51,9 @@ struct RateDistortionOptions {
 /// about four times more sensitive than that rule says.
 double sensitivityFactor(const std::string& name, std::int64_t numel);
 
+/// A ratio as the codec's messages print it: "7.41x".
+std::string ratioText(double ratio);
+
 /// Checks the options. @throws Error naming the bad value.
 void validateRateDistortion(const RateDistortionOptions& options);
 
