@@ -26,6 +26,19 @@ QString CompressionSettings::summary() const
     return text;
 }
 
+QString CompressionSettings::fileNameTag() const
+{
+    if (rdTargetRatio)
+        return QStringLiteral("rd%1x").arg(*rdTargetRatio, 0, 'g', 4);
+    QString tag = QStringLiteral("l%1-U%2-M%3")
+                      .arg(l, 0, 'g', 6)
+                      .arg(formatUList(uList).replace(QLatin1Char(','), QLatin1Char('_')))
+                      .arg(maxRings);
+    if (!overrides.isEmpty())
+        tag += QStringLiteral("-%1override%2").arg(overrides.size()).arg(overrides.size() == 1 ? QString() : QStringLiteral("s"));
+    return tag;
+}
+
 QByteArray CompressionSettings::digest() const
 {
     QCryptographicHash hash(QCryptographicHash::Sha1);

@@ -36,6 +36,9 @@ struct CompressionSettings {
     /// "l=0.1 U=1225,1600 M=3" plus " +2 overrides" when there are any; "RD ratio 8" for the
     /// rate-distortion codec.
     QString summary() const;
+    /// The settings as a file-name tag: "l0.1-U1225_1600-M3" (plus "-2overrides"), "rd8x" for the
+    /// rate-distortion codec. Only characters that are safe in file names on every system.
+    QString fileNameTag() const;
     /// A stable digest of every field (embedding-cache keys, frontier identity).
     QByteArray digest() const;
 };

@@ -39,9 +39,12 @@
 #include <QMenuBar>
 #include <QMimeData>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QScreen>
+#include <QSet>
 #include <QScrollArea>
 #include <QScrollBar>
+#include <QStandardPaths>
 #include <QStatusBar>
 #include <QTableWidget>
 #include <QThreadPool>
@@ -51,6 +54,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <functional>
 #include <initializer_list>
 
 namespace birkhoff::ui {
@@ -64,6 +68,42 @@ const QStringList kImageSuffixes{QStringLiteral("png"), QStringLiteral("jpg"),  
 const char* const kModelFilter = "Checkpoints (*.pth *.pt *.bin *.safetensors);;All files (*)";
 const char* const kCompressedFilter = "Compressed models (*.safetensors);;All files (*)";
 const char* const kImageFilter = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)";
+
+/// Natural file-name order: runs of digits compare by value ("img2" < "img10"), the rest
+/// case-insensitively (QCollator's numeric mode needs ICU, which the C locale lacks).
+bool naturalLess(const QString& a, const QString& b)
+{
+    qsizetype i = 0;
+    qsizetype j = 0;
+    while (i < a.size() && j < b.size()) {
+        if (a[i].isDigit() && b[j].isDigit()) {
+            qsizetype ei = i;
+            qsizetype ej = j;
+            while (ei < a.size() && a[ei].isDigit())
+                ++ei;
+            while (ej < b.size() && b[ej].isDigit())
+                ++ej;
+            const QString da = a.mid(i, ei - i).remove(QRegularExpression(QStringLiteral("^0+(?=.)")));
+            const QString db = b.mid(j, ej - j).remove(QRegularExpression(QStringLiteral("^0+(?=.)")));
+            if (da.size() != db.size())
+                return da.size() < db.size();
+            if (da != db)
+                return da < db;
+            i = ei;
+            j = ej;
+            continue;
+        }
+        const QChar ca = a[i].toCaseFolded();
+        const QChar cb = b[j].toCaseFolded();
+        if (ca != cb)
+            return ca < cb;
+        ++i;
+        ++j;
+    }
+    if ((a.size() - i) != (b.size() - j))
+        return (a.size() - i) < (b.size() - j);
+    return a < b;
+}
 
 /// Room left for a window manager's frame when the window is sized to a small screen.
 const QSize kWindowFrameAllowance(16, 48);
@@ -147,6 +187,10 @@ void MainWindow::createActions()
             &QAction::triggered, this, &MainWindow::chooseCompressedModel);
     connect(makeAction(QStringLiteral("actionOpenImage"), tr("Open &Image..."), QKeySequence(Qt::CTRL | Qt::Key_I)),
             &QAction::triggered, this, &MainWindow::chooseImage);
+    connect(makeAction(QStringLiteral("actionNextImage"), tr("&Next Image in Folder"), QKeySequence(Qt::Key_PageDown)),
+            &QAction::triggered, this, [this] { openNeighbourImage(1); });
+    connect(makeAction(QStringLiteral("actionPreviousImage"), tr("&Previous Image in Folder"), QKeySequence(Qt::Key_PageUp)),
+            &QAction::triggered, this, [this] { openNeighbourImage(-1); });
     connect(makeAction(QStringLiteral("actionSaveCompressed"), tr("&Save Compressed..."), QKeySequence::Save),
             &QAction::triggered, this, &MainWindow::saveCompressed);
     connect(makeAction(QStringLiteral("actionExportRestored"), tr("&Export Restored Checkpoint..."),
@@ -306,6 +350,8 @@ void MainWindow::createMenus()
     recentModelsMenu_->setObjectName(QStringLiteral("recentModelsMenu"));
     file->addSeparator();
     file->addAction(action(QStringLiteral("actionOpenImage")));
+    file->addAction(action(QStringLiteral("actionNextImage")));
+    file->addAction(action(QStringLiteral("actionPreviousImage")));
     QMenu* samples = file->addMenu(tr("Open &Sample Image"));
     samples->setObjectName(QStringLiteral("sampleImagesMenu"));
     int index = 1;
@@ -592,6 +638,9 @@ void MainWindow::updateActions()
                           !workspace_->prediction(WorkspaceWidget::Compressed).isEmpty();
     action(QStringLiteral("actionExportMasksPng"))->setEnabled(hasMasks);
     action(QStringLiteral("actionExportMasksCoco"))->setEnabled(hasMasks);
+    const bool imageOnDisk = workspace_->hasImage() && !workspace_->image().path.startsWith(QLatin1Char(':'));
+    action(QStringLiteral("actionNextImage"))->setEnabled(imageOnDisk);
+    action(QStringLiteral("actionPreviousImage"))->setEnabled(imageOnDisk);
     action(QStringLiteral("actionRemoveLastPoint"))->setEnabled(!workspace_->prompts()->prompts().points.isEmpty());
     action(QStringLiteral("actionClearPrompts"))->setEnabled(!workspace_->prompts()->prompts().isEmpty());
     compression_->setModelLoaded(original && !busy);
@@ -613,6 +662,36 @@ bool MainWindow::isImageFile(const QString& path)
     return kImageSuffixes.contains(QFileInfo(path).suffix().toLower());
 }
 
+QString MainWindow::neighbourImage(const QString& path, int step)
+{
+    const QFileInfo current(path);
+    if (path.startsWith(QLatin1Char(':')) || !current.isFile())
+        return {};
+    QStringList names;
+    for (const QString& name : current.dir().entryList(QDir::Files | QDir::Readable))
+        if (isImageFile(name))
+            names.append(name);
+    std::sort(names.begin(), names.end(), naturalLess);
+    const qsizetype at = names.indexOf(current.fileName());
+    const qsizetype target = at + step;
+    if (at < 0 || target < 0 || target >= names.size())
+        return {};
+    return current.dir().filePath(names[target]);
+}
+
+void MainWindow::openNeighbourImage(int step)
+{
+    if (!workspace_->hasImage())
+        return;
+    const QString next = neighbourImage(workspace_->image().path, step);
+    if (next.isEmpty()) {
+        statusBar()->showMessage(step > 0 ? tr("This is the last image of its folder.") : tr("This is the first image of its folder."),
+                                 5000);
+        return;
+    }
+    openImage(next);
+}
+
 void MainWindow::openFile(const QString& path)
 {
     if (isImageFile(path) || path.startsWith(QLatin1String(":/")))
@@ -631,7 +710,7 @@ void MainWindow::openModel(const QString& path)
         reportError(tr("Open model failed"), tr("%1 does not exist.").arg(path));
         return;
     }
-    rememberDirectory(path);
+    rememberFolder(FileKind::Model, path);
     statusBar()->showMessage(tr("Opening %1 ...").arg(path));
     models_->openCheckpoint(path);
 }
@@ -642,7 +721,7 @@ void MainWindow::openCompressedModel(const QString& path)
         reportError(tr("Open compressed model failed"), tr("%1 does not exist.").arg(path));
         return;
     }
-    rememberDirectory(path);
+    rememberFolder(FileKind::Compressed, path);
     models_->openCompressed(path);
 }
 
@@ -664,7 +743,7 @@ void MainWindow::openImage(const QString& path)
                             }
                             if (!path.startsWith(QLatin1Char(':'))) {
                                 plots_->agreementPanel()->setImagesFolder(QFileInfo(path).absolutePath());
-                                rememberDirectory(path);
+                                rememberFolder(FileKind::Image, path);
                                 settings_.addRecentFile(settings::kRecentImages, path);
                                 rebuildRecentMenus();
                             }
@@ -707,7 +786,7 @@ void MainWindow::compress()
 
 void MainWindow::chooseModel()
 {
-    const QString path = dialogs_.openFileName(this, tr("Open model"), lastDirectory(), QString::fromLatin1(kModelFilter));
+    const QString path = dialogs_.openFileName(this, tr("Open model"), folderFor(FileKind::Model), QString::fromLatin1(kModelFilter));
     if (!path.isEmpty())
         openFile(path);
 }
@@ -715,44 +794,34 @@ void MainWindow::chooseModel()
 void MainWindow::chooseCompressedModel()
 {
     const QString path =
-        dialogs_.openFileName(this, tr("Open compressed model"), lastDirectory(), QString::fromLatin1(kCompressedFilter));
+        dialogs_.openFileName(this, tr("Open compressed model"), folderFor(FileKind::Compressed), QString::fromLatin1(kCompressedFilter));
     if (!path.isEmpty())
         openCompressedModel(path);
 }
 
 void MainWindow::chooseImage()
 {
-    const QString path = dialogs_.openFileName(this, tr("Open image"), lastDirectory(), QString::fromLatin1(kImageFilter));
+    const QString path = dialogs_.openFileName(this, tr("Open image"), folderFor(FileKind::Image), QString::fromLatin1(kImageFilter));
     if (!path.isEmpty())
         openImage(path);
 }
 
 void MainWindow::saveCompressed()
 {
-    const QString suggestion = QFileInfo(QDir(lastDirectory()), QStringLiteral("hyper_model.safetensors")).filePath();
-    QString path = dialogs_.saveFileName(this, tr("Save compressed model"), suggestion,
-                                         QStringLiteral("Compressed model (*.safetensors)"));
-    if (path.isEmpty())
-        return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".safetensors");
-    rememberDirectory(path);
-    models_->saveCompressed(path);
+    const QString path = askSavePath(FileKind::Compressed, tr("Save compressed model"), compressedFileName(),
+                                     QStringLiteral("Compressed model (*.safetensors)"), QStringLiteral("safetensors"));
+    if (!path.isEmpty())
+        models_->saveCompressed(path);
 }
 
 void MainWindow::exportRestored()
 {
-    const QString base = QFileInfo(models_->originalSummary().path).completeBaseName();
-    const QString suggestion =
-        QFileInfo(QDir(lastDirectory()), (base.isEmpty() ? QStringLiteral("model") : base) + QStringLiteral("_restored.pth")).filePath();
-    QString path = dialogs_.saveFileName(this, tr("Export restored checkpoint"), suggestion,
-                                         QStringLiteral("PyTorch checkpoint (*.pth);;safetensors (*.safetensors)"));
-    if (path.isEmpty())
-        return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".pth");
-    rememberDirectory(path);
-    models_->exportRestored(path);
+    const QString path = askSavePath(FileKind::Model, tr("Export restored checkpoint"),
+                                     QFileInfo(compressedFileName()).completeBaseName() + QStringLiteral("_restored.pth"),
+                                     QStringLiteral("PyTorch checkpoint (*.pth);;safetensors (*.safetensors)"),
+                                     QStringLiteral("pth"));
+    if (!path.isEmpty())
+        models_->exportRestored(path);
 }
 
 void MainWindow::exportMasksPng()
@@ -762,13 +831,11 @@ void MainWindow::exportMasksPng()
         reportError(tr("Export masks"), tr("There are no masks yet: click on the image first."));
         return;
     }
-    const QString suggestion = QFileInfo(QDir(lastDirectory()), QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_mask.png")).filePath();
-    QString path = dialogs_.saveFileName(this, tr("Export masks as PNG (one file per model)"), suggestion,
-                                         QStringLiteral("PNG (*.png)"));
+    const QString path = askSavePath(FileKind::Export, tr("Export masks as PNG (one file per model)"),
+                                     QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_mask.png"),
+                                     QStringLiteral("PNG (*.png)"), QStringLiteral("png"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".png");
     try {
         exportMaskPngs(path, data);
         statusBar()->showMessage(tr("Wrote %1").arg(maskPngPaths(path, data).toList().join(QStringLiteral(", "))), 8000);
@@ -784,12 +851,11 @@ void MainWindow::exportMasksCoco()
         reportError(tr("Export masks"), tr("There are no masks yet: click on the image first."));
         return;
     }
-    const QString suggestion = QFileInfo(QDir(lastDirectory()), QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_masks.json")).filePath();
-    QString path = dialogs_.saveFileName(this, tr("Export masks as COCO RLE JSON"), suggestion, QStringLiteral("JSON (*.json)"));
+    const QString path = askSavePath(FileKind::Export, tr("Export masks as COCO RLE JSON"),
+                                     QFileInfo(data.imagePath).completeBaseName() + QStringLiteral("_masks.json"),
+                                     QStringLiteral("JSON (*.json)"), QStringLiteral("json"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".json");
     try {
         exportCocoRleJson(path, data);
         statusBar()->showMessage(tr("Wrote %1").arg(path), 8000);
@@ -804,13 +870,11 @@ void MainWindow::exportTableCsv()
         reportError(tr("Export table"), tr("There is no per-layer report yet: open a model first."));
         return;
     }
-    QString path = dialogs_.saveFileName(this, tr("Export layer table as CSV"),
-                                         QFileInfo(QDir(lastDirectory()), QStringLiteral("layers.csv")).filePath(),
-                                         QStringLiteral("CSV (*.csv)"));
+    const QString path = askSavePath(FileKind::Export, tr("Export layer table as CSV"),
+                                     reportFileBaseName() + QStringLiteral("_layers.csv"), QStringLiteral("CSV (*.csv)"),
+                                     QStringLiteral("csv"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".csv");
     QString error;
     if (!writeTextFileAtomically(path, shownReport_.toCsv(), &error))
         reportError(tr("Export table failed"), error);
@@ -823,13 +887,11 @@ void MainWindow::exportPlot(const QString& which)
     QCustomPlot* plot = which == QLatin1String("mae")      ? static_cast<QCustomPlot*>(plots_->maePlot())
                         : which == QLatin1String("metric") ? static_cast<QCustomPlot*>(plots_->metricPlot())
                                                            : static_cast<QCustomPlot*>(plots_->frontierPlot());
-    QString path = dialogs_.saveFileName(this, tr("Export plot"),
-                                         QFileInfo(QDir(lastDirectory()), which + QStringLiteral("_plot.png")).filePath(),
-                                         QStringLiteral("PNG image (*.png);;PDF document (*.pdf)"));
+    const QString path = askSavePath(FileKind::Export, tr("Export plot"),
+                                     reportFileBaseName() + QStringLiteral("_%1_plot.png").arg(which),
+                                     QStringLiteral("PNG image (*.png);;PDF document (*.pdf)"), QStringLiteral("png"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += QStringLiteral(".png");
     QString error;
     if (!birkhoff::ui::exportPlot(*plot, path, &error))
         reportError(tr("Export plot failed"), error);
@@ -849,26 +911,69 @@ void MainWindow::showShortcuts()
     table->setHorizontalHeaderLabels({tr("Action"), tr("Shortcut")});
     table->verticalHeader()->hide();
     table->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    QList<QPair<QString, QString>> rows;
-    for (QAction* a : actions_) {
-        if (a->shortcut().isEmpty())
-            continue;
+    // One group per menu, in menu order; the sample images and recent files are not shortcuts
+    // worth learning. Shortcut-only actions (no menu) and the mouse follow.
+    QList<QPair<QString, QList<QPair<QString, QString>>>> groups;
+    QSet<const QAction*> listed;
+    const auto row = [](const QAction* a) {
         QStringList keys;
         for (const QKeySequence& k : a->shortcuts())
             keys << k.toString(QKeySequence::NativeText);
-        rows.append({a->text().remove(QLatin1Char('&')), keys.join(QStringLiteral(", "))});
+        return QPair<QString, QString>{a->text().remove(QLatin1Char('&')), keys.join(QStringLiteral(", "))};
+    };
+    const std::function<void(const QMenu*, QList<QPair<QString, QString>>&)> collect =
+        [&](const QMenu* menu, QList<QPair<QString, QString>>& rows) {
+            for (const QAction* a : menu->actions()) {
+                if (a->menu() != nullptr) {
+                    if (a->menu() != recentModelsMenu_ && a->menu() != recentImagesMenu_ &&
+                        a->menu()->objectName() != QLatin1String("sampleImagesMenu"))
+                        collect(a->menu(), rows);
+                    continue;
+                }
+                listed.insert(a);
+                if (!a->shortcut().isEmpty())
+                    rows.append(row(a));
+            }
+        };
+    for (const QAction* top : menuBar()->actions()) {
+        if (top->menu() == nullptr)
+            continue;
+        QList<QPair<QString, QString>> rows;
+        collect(top->menu(), rows);
+        if (!rows.isEmpty())
+            groups.append({top->text().remove(QLatin1Char('&')), rows});
     }
-    rows.append({tr("Positive point"), tr("Left click")});
-    rows.append({tr("Negative point"), tr("Right click or Shift+left click")});
-    rows.append({tr("Box prompt"), tr("Left drag")});
-    rows.append({tr("Remove a point"), tr("Left click on it")});
-    rows.append({tr("Zoom at the cursor"), tr("Mouse wheel")});
-    rows.append({tr("Pan"), tr("Middle drag or Ctrl+left drag")});
-    std::sort(rows.begin(), rows.end());
-    table->setRowCount(static_cast<int>(rows.size()));
-    for (int i = 0; i < rows.size(); ++i) {
-        table->setItem(i, 0, new QTableWidgetItem(rows[i].first));
-        table->setItem(i, 1, new QTableWidgetItem(rows[i].second));
+    QList<QPair<QString, QString>> other;
+    for (const QAction* a : std::as_const(actions_))
+        if (!listed.contains(a) && !a->shortcut().isEmpty() && !a->objectName().startsWith(QLatin1String("actionSampleImage")))
+            other.append(row(a));
+    if (!other.isEmpty())
+        groups.append({tr("Image view"), other});
+    groups.append({tr("Mouse"),
+                   {{tr("Positive point"), tr("Left click")},
+                    {tr("Negative point"), tr("Right click or Shift+left click")},
+                    {tr("Box prompt"), tr("Left drag")},
+                    {tr("Remove a point"), tr("Left click on it")},
+                    {tr("Zoom at the cursor"), tr("Mouse wheel")},
+                    {tr("Pan"), tr("Middle drag or Ctrl+left drag")}}});
+    int rowCount = 0;
+    for (const auto& group : groups)
+        rowCount += 1 + static_cast<int>(group.second.size());
+    table->setRowCount(rowCount);
+    int r = 0;
+    for (const auto& group : groups) {
+        auto* heading = new QTableWidgetItem(group.first);
+        QFont bold = heading->font();
+        bold.setBold(true);
+        heading->setFont(bold);
+        table->setItem(r, 0, heading);
+        table->setSpan(r, 0, 1, 2);
+        ++r;
+        for (const auto& entry : group.second) {
+            table->setItem(r, 0, new QTableWidgetItem(entry.first));
+            table->setItem(r, 1, new QTableWidgetItem(entry.second));
+            ++r;
+        }
     }
     table->resizeColumnsToContents();
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
@@ -1015,14 +1120,84 @@ void MainWindow::onCompressedReady()
     updateActions();
 }
 
-QString MainWindow::lastDirectory() const
+namespace {
+
+const SettingKey<QString>& folderKey(MainWindow::FileKind kind)
 {
-    return settings_.value(settings::kLastDirectory);
+    switch (kind) {
+    case MainWindow::FileKind::Model: return settings::kLastModelDirectory;
+    case MainWindow::FileKind::Compressed: return settings::kLastCompressedDirectory;
+    case MainWindow::FileKind::Image: return settings::kLastImageDirectory;
+    case MainWindow::FileKind::Export: break;
+    }
+    return settings::kLastExportDirectory;
 }
 
-void MainWindow::rememberDirectory(const QString& path)
+QString existingFolder(const QString& folder)
 {
-    settings_.setValue(settings::kLastDirectory, QFileInfo(path).absolutePath());
+    return !folder.isEmpty() && QFileInfo(folder).isDir() ? folder : QString();
+}
+
+QString writableFolder(const QString& folder)
+{
+    return !folder.isEmpty() && QFileInfo(folder).isDir() && QFileInfo(folder).isWritable() ? folder : QString();
+}
+
+}  // namespace
+
+QString MainWindow::folderFor(FileKind kind) const
+{
+    if (const QString last = existingFolder(settings_.value(folderKey(kind))); !last.isEmpty())
+        return last;
+    QString fallback;
+    switch (kind) {
+    case FileKind::Model:
+        fallback = existingFolder(QString::fromStdString(userModelsDir().string()));
+        break;
+    case FileKind::Compressed:
+        // Compressed files go where models were last opened from (the original's folder), when
+        // that folder can be written.
+        fallback = writableFolder(settings_.value(settings::kLastModelDirectory));
+        break;
+    case FileKind::Image:
+        fallback = existingFolder(QStandardPaths::writableLocation(QStandardPaths::PicturesLocation));
+        break;
+    case FileKind::Export:
+        // Masks and tables go next to the images they were made from.
+        fallback = writableFolder(settings_.value(settings::kLastImageDirectory));
+        break;
+    }
+    return fallback.isEmpty() ? QDir::homePath() : fallback;
+}
+
+void MainWindow::rememberFolder(FileKind kind, const QString& path)
+{
+    settings_.setValue(folderKey(kind), QFileInfo(path).absolutePath());
+}
+
+QString MainWindow::askSavePath(FileKind kind, const QString& caption, const QString& fileName, const QString& filter,
+                                const QString& defaultSuffix)
+{
+    QString path = dialogs_.saveFileName(this, caption, QDir(folderFor(kind)).filePath(fileName), filter);
+    if (path.isEmpty())
+        return {};
+    if (QFileInfo(path).suffix().isEmpty())
+        path += QLatin1Char('.') + defaultSuffix;
+    rememberFolder(kind, path);
+    return path;
+}
+
+QString MainWindow::reportFileBaseName() const
+{
+    const QString base = QFileInfo(models_->originalSummary().path).completeBaseName();
+    return base.isEmpty() ? QStringLiteral("model") : base;
+}
+
+QString MainWindow::compressedFileName() const
+{
+    if (!models_->hasOriginal())
+        return QFileInfo(models_->compressedSummary().path).completeBaseName() + QStringLiteral("-copy.safetensors");
+    return QStringLiteral("%1-%2.safetensors").arg(reportFileBaseName(), models_->compressedSettings().fileNameTag());
 }
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* event)

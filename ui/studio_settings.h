@@ -68,7 +68,12 @@ private:
 namespace settings {
 inline const SettingKey<QStringList> kRecentModels{"files/recentModels", {}};
 inline const SettingKey<QStringList> kRecentImages{"files/recentImages", {}};
-inline const SettingKey<QString> kLastDirectory{"files/lastDirectory", {}};
+/// The folder last used for each kind of file (FileKind in main_window.cpp): models are not
+/// looked for where images are, nor images in the models folder.
+inline const SettingKey<QString> kLastModelDirectory{"files/lastModelDirectory", {}};
+inline const SettingKey<QString> kLastCompressedDirectory{"files/lastCompressedDirectory", {}};
+inline const SettingKey<QString> kLastImageDirectory{"files/lastImageDirectory", {}};
+inline const SettingKey<QString> kLastExportDirectory{"files/lastExportDirectory", {}};
 /// False until the first start has offered the default model.
 inline const SettingKey<bool> kFirstStartDone{"files/firstStartDone", false};
 

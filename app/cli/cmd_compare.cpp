@@ -20,6 +20,7 @@ namespace {
 
 struct ModelRun {
     std::filesystem::path path;
+    models::ModelFile layout;  ///< path, family and tensor shapes only (the model is released)
     std::string variant;
     models::ModelInfo info;
     predict::MaskOutput output = predict::MaskOutput::OnnxSingle;  ///< the rule this model used
@@ -30,11 +31,23 @@ struct ModelRun {
 
 ModelRun runModel(const std::filesystem::path& path, const std::optional<std::filesystem::path>& config,
                   const cv::Mat& image, const predict::Prompt& prompt, const std::optional<predict::MaskOutput>& output,
-                  bool hqTokenOnly)
+                  bool hqTokenOnly, const models::ModelFile* mustMatch)
 {
     ModelRun run;
     run.path = path;
-    const auto model = loadModelFile(path, config);  // released on return: one model in memory at a time
+    models::ModelFile file = openRunnableModelFile(path, config);
+    if (mustMatch != nullptr) {
+        try {
+            models::checkCompressedMatches(*mustMatch, file);
+        } catch (const Error& e) {
+            throw Error(std::string(e.what()) + " (pass --any-models to compare them anyway)");
+        }
+    }
+    run.layout.path = file.path;
+    run.layout.family = file.family;
+    run.layout.shapes = file.shapes;
+    const std::shared_ptr<const models::SamModel> model = std::move(file.model);  // released on return: one model in memory at a time
+    file = models::ModelFile{};
     predict::PredictOptions options;
     options.output = run.output = maskOutputFor(output, *model);
     options.hqTokenOnly = hqTokenOnly;
@@ -98,6 +111,9 @@ int runCompare(const QStringList& args)
     parser.addOption({QStringLiteral("side-by-side"),
                       QStringLiteral("Write both chosen masks over the image, side by side, to this PNG."),
                       QStringLiteral("OUT.png")});
+    parser.addOption({QStringLiteral("any-models"),
+                      QStringLiteral("Compare models of different families or tensor layouts (by default --compressed "
+                                     "must have --model's layout, as a file compressed from it has).")});
     parser.addOption({QStringLiteral("json"), QStringLiteral("Print JSON instead of text.")});
     if (const int rc = parseCommandLine(parser, args); rc != kExitOk)
         return rc < 0 ? kExitOk : rc;
@@ -125,9 +141,10 @@ int runCompare(const QStringList& args)
         const std::filesystem::path imagePath = parser.value(QStringLiteral("image")).toStdString();
         const cv::Mat image = predict::readImageRgb(imagePath);
         const bool hqTokenOnly = parser.isSet(QStringLiteral("hq-token-only"));
-        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, output, hqTokenOnly);
-        const ModelRun compressed = runModel(parser.value(QStringLiteral("compressed")).toStdString(), compressedConfig,
-                                             image, prompt, output, hqTokenOnly);
+        const ModelRun original = runModel(modelPathOption(parser), config, image, prompt, output, hqTokenOnly, nullptr);
+        const ModelRun compressed =
+            runModel(parser.value(QStringLiteral("compressed")).toStdString(), compressedConfig, image, prompt, output,
+                     hqTokenOnly, parser.isSet(QStringLiteral("any-models")) ? nullptr : &original.layout);
         if (original.prediction.count() != compressed.prediction.count())
             throw Error("the two models returned different numbers of masks");
 

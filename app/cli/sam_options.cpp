@@ -58,15 +58,23 @@ std::filesystem::path modelPathOption(const QCommandLineParser& parser)
     return model;
 }
 
+models::ModelFile openRunnableModelFile(const std::filesystem::path& path,
+                                        const std::optional<std::filesystem::path>& configPath)
+{
+    models::OpenModelOptions options;
+    options.load.configPath = configPath;
+    models::ModelFile file = models::openModelFile(path, options);
+    if (!file.model)
+        throw Error(file.cannotRun);
+    for (const std::string& note : file.model->info.notes)
+        std::fprintf(stderr, "note: %s: %s\n", path.string().c_str(), note.c_str());
+    return file;
+}
+
 std::shared_ptr<models::SamModel> loadModelFile(const std::filesystem::path& path,
                                                 const std::optional<std::filesystem::path>& configPath)
 {
-    models::LoadOptions options;
-    options.configPath = configPath;
-    auto model = models::loadSamModel(path, options);
-    for (const std::string& note : model->info.notes)
-        std::fprintf(stderr, "note: %s: %s\n", path.string().c_str(), note.c_str());
-    return model;
+    return openRunnableModelFile(path, configPath).model;
 }
 
 namespace {

@@ -4,7 +4,7 @@
 #pragma once
 
 // LibTorch headers must come before Qt's (Qt's "slots" macro breaks them).
-#include "core/models/sam_model.h"
+#include "core/models/model_file.h"
 #include "core/predict/predictor.h"
 
 #include <QCommandLineParser>
@@ -25,6 +25,13 @@ void addPromptOptions(QCommandLineParser& parser);
 
 /// --model, or the installed default model. @throws Error when neither exists.
 std::filesystem::path modelPathOption(const QCommandLineParser& parser);
+
+/// Opens a model file for the CLI (original checkpoints: .pth/.pt or safetensors, or compressed
+/// files; config.json beside it or `configPath`) with its runnable model, and prints the
+/// loader's notes (what it renamed, ignored or assumed) on stderr, one "note: FILE: ..." line
+/// each. @throws Error from the loader, or naming the file when its layout cannot run.
+models::ModelFile openRunnableModelFile(const std::filesystem::path& path,
+                                        const std::optional<std::filesystem::path>& configPath);
 
 /// Loads a model file for the CLI (original checkpoints: .pth/.pt or safetensors; config.json
 /// beside it or `configPath`) and prints the loader's notes (what it renamed, ignored or

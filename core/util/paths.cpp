@@ -1,12 +1,10 @@
 // Where the application finds its data.
 #include "core/util/paths.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <string_view>
 #include <system_error>
-
-#ifndef BIRKHOFF_SOURCE_DIR
-#error "BIRKHOFF_SOURCE_DIR must be defined by the build"
-#endif
 
 namespace birkhoff {
 
@@ -19,19 +17,34 @@ fs::path executableDir()
     return ec ? fs::path() : exe.parent_path();
 }
 
+fs::path userModelsDir()
+{
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0')
+        return fs::path(xdg) / "birkhoff-studio" / "models";
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
+        return fs::path(home) / ".local" / "share" / "birkhoff-studio" / "models";
+    return {};
+}
+
 std::vector<fs::path> defaultModelCandidates()
 {
     std::vector<fs::path> out;
     if (const char* env = std::getenv("BIRKHOFF_DEFAULT_MODEL"); env != nullptr && *env != '\0')
         out.emplace_back(env);
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg != '\0')
-        out.push_back(fs::path(xdg) / "birkhoff-studio" / "models" / kDefaultModelFileName);
-    else if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0')
-        out.push_back(fs::path(home) / ".local" / "share" / "birkhoff-studio" / "models" / kDefaultModelFileName);
+    const fs::path user = userModelsDir();
+    if (!user.empty())
+        out.push_back(user / kDefaultModelFileName);
     const fs::path exeDir = executableDir();
     if (!exeDir.empty())
         out.push_back(exeDir.parent_path() / "share" / "birkhoff-studio" / "models" / kDefaultModelFileName);
-    out.push_back(fs::path(BIRKHOFF_SOURCE_DIR) / "models" / kDefaultModelFileName);
+    const char* systemDirs = std::getenv("XDG_DATA_DIRS");
+    const std::string_view dirs = systemDirs != nullptr && *systemDirs != '\0' ? systemDirs : "/usr/local/share:/usr/share";
+    for (std::size_t start = 0; start <= dirs.size();) {
+        const std::size_t end = std::min(dirs.find(':', start), dirs.size());
+        if (end > start)
+            out.push_back(fs::path(dirs.substr(start, end - start)) / "birkhoff-studio" / "models" / kDefaultModelFileName);
+        start = end + 1;
+    }
     return out;
 }
 

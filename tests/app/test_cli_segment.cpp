@@ -12,6 +12,7 @@
 #include "tests/support/test_registry.h"
 
 #include <ATen/ATen.h>
+#include <QFileInfo>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -244,6 +245,17 @@ private slots:
         const auto missing = runCli({QStringLiteral("compare"), QStringLiteral("--model"), tinyModel(), QStringLiteral("--image"),
                                      dogImage(), QStringLiteral("--point"), QStringLiteral("1,1")});
         QCOMPARE(missing.exitCode, 2);
+
+        // A model of another family is refused by default (its masks would not be comparable).
+        const QString sam2 = goldenPath(QStringLiteral("sam2_tiny/sam2_tiny.pth"));
+        if (QFileInfo::exists(sam2)) {
+            const auto other = runCli({QStringLiteral("compare"), QStringLiteral("--model"), tinyModel(),
+                                       QStringLiteral("--compressed"), sam2, QStringLiteral("--image"), dogImage(),
+                                       QStringLiteral("--point"), QStringLiteral("124,116")});
+            QCOMPARE(other.exitCode, 1);
+            QVERIFY2(other.err.contains(QStringLiteral("SAM 2")) && other.err.contains(QStringLiteral("--any-models")),
+                     qPrintable(other.err));
+        }
     }
 
     void benchModelMeasuresBothModels()

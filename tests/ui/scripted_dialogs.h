@@ -23,12 +23,17 @@ public:
     /// Dialog captions asked for while no answer was queued.
     const QStringList& unanswered() const { return unanswered_; }
 
-    QString openFileName(QWidget*, const QString& caption, const QString&, const QString&) override
+    /// The folder (open dialogs) or suggested path (save dialogs) each file dialog started with.
+    const QStringList& suggestions() const { return suggestions_; }
+
+    QString openFileName(QWidget*, const QString& caption, const QString& directory, const QString&) override
     {
+        suggestions_.append(directory);
         return nextFile(caption);
     }
-    QString saveFileName(QWidget*, const QString& caption, const QString&, const QString&) override
+    QString saveFileName(QWidget*, const QString& caption, const QString& suggestion, const QString&) override
     {
+        suggestions_.append(suggestion);
         return nextFile(caption);
     }
     void showError(QWidget*, const QString& title, const QString& message) override
@@ -59,6 +64,7 @@ private:
     QQueue<std::optional<double>> numbers_;
     QStringList errors_;
     QStringList unanswered_;
+    QStringList suggestions_;
 };
 
 }  // namespace birkhoff::test

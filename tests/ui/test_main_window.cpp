@@ -16,7 +16,11 @@
 #include <QAbstractSlider>
 #include <QAbstractSpinBox>
 #include <QComboBox>
+#include <QDir>
 #include <QFile>
+#include <QImage>
+#include <QMap>
+#include <QTemporaryDir>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSet>
@@ -200,11 +204,86 @@ private slots:
         auto* table = w.findChild<QTableWidget*>(QStringLiteral("shortcutsTable"));
         QVERIFY(table != nullptr);
         QVERIFY(table->rowCount() > 30);
-        bool compress = false;
-        for (int r = 0; r < table->rowCount(); ++r)
-            compress = compress || (table->item(r, 0)->text() == QStringLiteral("Compress") &&
-                                    table->item(r, 1)->text() == QKeySequence(Qt::CTRL | Qt::Key_R).toString(QKeySequence::NativeText));
-        QVERIFY(compress);
+        // Grouped by menu: a heading row (spanning both columns) then that menu's shortcuts.
+        QString group;
+        QMap<QString, QString> groupOf;
+        for (int r = 0; r < table->rowCount(); ++r) {
+            if (table->columnSpan(r, 0) == 2) {
+                group = table->item(r, 0)->text();
+                continue;
+            }
+            QVERIFY2(table->item(r, 1) != nullptr, qPrintable(table->item(r, 0)->text()));
+            groupOf.insert(table->item(r, 0)->text() + QLatin1Char('=') + table->item(r, 1)->text(), group);
+        }
+        QCOMPARE(groupOf.value(QStringLiteral("Compress=") + QKeySequence(Qt::CTRL | Qt::Key_R).toString(QKeySequence::NativeText)),
+                 QStringLiteral("Compression"));
+        QCOMPARE(groupOf.value(QStringLiteral("Next Image in Folder=") +
+                               QKeySequence(Qt::Key_PageDown).toString(QKeySequence::NativeText)),
+                 QStringLiteral("File"));
+        QCOMPARE(groupOf.value(QStringLiteral("Undo=") + QKeySequence(QKeySequence::Undo).toString(QKeySequence::NativeText)),
+                 QStringLiteral("Edit"));
+        QCOMPARE(groupOf.value(QStringLiteral("Box prompt=Left drag")), QStringLiteral("Mouse"));
+        // The bundled sample images are not listed among the shortcuts.
+        for (auto it = groupOf.cbegin(); it != groupOf.cend(); ++it)
+            QVERIFY2(!it.key().contains(QStringLiteral("Chelsea")) && !it.key().contains(QStringLiteral("Astronaut")),
+                     qPrintable(it.key()));
+    }
+
+    void pageDownAndUpWalkTheImageFolder()
+    {
+        QTemporaryDir folder;
+        QVERIFY(folder.isValid());
+        // Natural order: img1 < img2 < img10; other files are skipped.
+        for (const char* name : {"img10.png", "img2.png", "img1.jpg"}) {
+            QImage image(24, 16, QImage::Format_RGB888);
+            image.fill(Qt::darkCyan);
+            QVERIFY(image.save(folder.filePath(QString::fromLatin1(name))));
+        }
+        QFile notes(folder.filePath(QStringLiteral("notes.txt")));
+        QVERIFY(notes.open(QIODevice::WriteOnly));
+        notes.close();
+        const QString first = folder.filePath(QStringLiteral("img1.jpg"));
+        QCOMPARE(MainWindow::neighbourImage(first, 1), folder.filePath(QStringLiteral("img2.png")));
+        QCOMPARE(MainWindow::neighbourImage(first, 2), folder.filePath(QStringLiteral("img10.png")));
+        QCOMPARE(MainWindow::neighbourImage(first, -1), QString());
+        QCOMPARE(MainWindow::neighbourImage(folder.filePath(QStringLiteral("img10.png")), 1), QString());
+        QCOMPARE(MainWindow::neighbourImage(QStringLiteral(":/samples/chelsea.jpg"), 1), QString());
+
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/walk.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        QSignalSpy opened(&w, &MainWindow::imageOpened);
+        w.openImage(first);
+        QVERIFY(opened.wait(10000));
+        QVERIFY(w.action(QStringLiteral("actionNextImage"))->isEnabled());
+        w.action(QStringLiteral("actionNextImage"))->trigger();
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(opened.last().at(0).toString(), folder.filePath(QStringLiteral("img2.png")));
+        w.action(QStringLiteral("actionPreviousImage"))->trigger();
+        QVERIFY(opened.wait(10000));
+        QCOMPARE(opened.last().at(0).toString(), first);
+        QVERIFY(dialogs.errors().isEmpty());
+    }
+
+    void fileDialogsStartInTheFolderOfTheirKind()
+    {
+        QTemporaryDir images;
+        QVERIFY(images.isValid());
+        QImage image(24, 16, QImage::Format_RGB888);
+        image.fill(Qt::darkCyan);
+        const QString imagePath = images.filePath(QStringLiteral("photo.png"));
+        QVERIFY(image.save(imagePath));
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/folders.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        QSignalSpy opened(&w, &MainWindow::imageOpened);
+        w.openImage(imagePath);
+        QVERIFY(opened.wait(10000));
+        w.action(QStringLiteral("actionOpenImage"))->trigger();    // cancelled by the scripted dialog
+        QCOMPARE(QDir(dialogs.suggestions().last()), QDir(images.path()));
+        w.action(QStringLiteral("actionOpenModel"))->trigger();
+        QVERIFY2(QDir(dialogs.suggestions().last()) != QDir(images.path()),
+                 "the model dialog must not start in the images' folder");
     }
 
     void filesAreRoutedByKind()

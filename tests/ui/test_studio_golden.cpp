@@ -162,6 +162,9 @@ private slots:
         dialogs_.setNextFileName(path);
         window_->action(QStringLiteral("actionSaveCompressed"))->trigger();
         QVERIFY(saved.wait(kTimeout));
+        // The suggested name says what was compressed and how.
+        QCOMPARE(QFileInfo(dialogs_.suggestions().last()).fileName(),
+                 QStringLiteral("sam_vit_tiny-l0.1-U1225_1600-M3.safetensors"));
         QVERIFY(QFileInfo::exists(path));
         QCOMPARE(static_cast<quint64>(QFileInfo(path).size()), window_->shownReport().compressedBytes);
         QCOMPARE(birkhoff::io::detectModelFileKind(path.toStdString()), birkhoff::io::ModelFileKind::Compressed);
