@@ -28,6 +28,12 @@ codec::CompressOptions toCompressOptions(const CompressionSettings& settings, qu
             rule.l = static_cast<float>(*it.value().l);
         options.overrides.push_back(rule);
     }
+    switch (settings.latticeMode) {
+    case LatticeMode::GlobalL: break;
+    case LatticeMode::AutoL: options.autoL = true; break;
+    case LatticeMode::TargetMae: options.targetMae = settings.target; break;
+    case LatticeMode::TargetRatio: options.targetRatio = settings.target; break;
+    }
     return options;
 }
 
@@ -59,6 +65,15 @@ CompressionSettings compressionSettingsOf(const format::CompressedModel& model)
         }
         if (const auto m = s.find("M"); m != s.end() && m->is_number_unsigned())
             settings.maxRings = m->get<int>();
+        if (const auto mae = s.find("target_mae"); mae != s.end() && mae->is_number()) {
+            settings.latticeMode = LatticeMode::TargetMae;
+            settings.target = mae->get<double>();
+        } else if (const auto ratio = s.find("target_ratio"); ratio != s.end() && ratio->is_number()) {
+            settings.latticeMode = LatticeMode::TargetRatio;
+            settings.target = ratio->get<double>();
+        } else if (const auto autoL = s.find("auto_l"); autoL != s.end() && autoL->is_boolean() && autoL->get<bool>()) {
+            settings.latticeMode = LatticeMode::AutoL;
+        }
         if (const auto rules = s.find("overrides"); rules != s.end() && rules->is_array()) {
             for (const auto& rule : *rules) {
                 if (!rule.is_object() || !rule.contains("pattern") || !rule["pattern"].is_string() ||

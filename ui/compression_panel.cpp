@@ -5,6 +5,7 @@
 #include "ui/text_format.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QHBoxLayout>
@@ -84,6 +85,23 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     mSpin_->setRange(0, kMaxRingsInUi);
     mSpin_->setToolTip(tr("Maximum number of outlier rings K searched per tensor (paper default 3)"));
 
+    latticeModeCombo_ = new QComboBox(this);
+    latticeModeCombo_->setObjectName(QStringLiteral("latticeModeCombo"));
+    latticeModeCombo_->setAccessibleName(tr("How l is chosen per tensor"));
+    latticeModeCombo_->addItem(tr("Global l (paper)"), static_cast<int>(LatticeMode::GlobalL));
+    latticeModeCombo_->addItem(tr("Auto l per tensor"), static_cast<int>(LatticeMode::AutoL));
+    latticeModeCombo_->addItem(tr("Target MAE per tensor"), static_cast<int>(LatticeMode::TargetMae));
+    latticeModeCombo_->addItem(tr("Target file ratio"), static_cast<int>(LatticeMode::TargetRatio));
+    latticeModeCombo_->setToolTip(tr("Global l: every tensor uses l (the paper). Auto l: l from each tensor's spread "
+                                     "(--auto-l). Target MAE: per tensor the cheapest l, U, K whose MAE is at most the "
+                                     "target (--target-mae). Target ratio: the settings that reach the file ratio "
+                                     "(--target-ratio). Auto l and the targets are known only by compressing: the live "
+                                     "estimate shows the global settings."));
+    targetSpin_ = new QDoubleSpinBox(this);
+    targetSpin_->setObjectName(QStringLiteral("targetSpinBox"));
+    targetSpin_->setAccessibleName(tr("Target MAE or ratio"));
+    targetSpin_->setKeyboardTracking(false);
+
     overridesLabel_ = new QLabel(this);
     overridesLabel_->setObjectName(QStringLiteral("overridesLabel"));
     clearOverridesButton_ = new QPushButton(tr("Clear"), this);
@@ -119,6 +137,11 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     exportButton_ = new QPushButton(tr("&Export restored..."), this);
     exportButton_->setObjectName(QStringLiteral("exportRestoredButton"));
     exportButton_->setToolTip(tr("Write the decompressed (dense) checkpoint as .pth or .safetensors"));
+    compressedStateLabel_ = new QLabel(this);
+    compressedStateLabel_->setObjectName(QStringLiteral("compressedStateLabel"));
+    compressedStateLabel_->setAccessibleName(tr("What the compressed pane runs"));
+    compressedStateLabel_->setWordWrap(true);
+    compressedStateLabel_->setVisible(false);
 
     auto* form = new QFormLayout;
     auto* rdRow = new QHBoxLayout;
@@ -143,6 +166,12 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     mRow->addStretch(1);
     mRow->addWidget(defaultsButton_);
     form->addRow(mLabel, mRow);
+    auto* modeRow = new QHBoxLayout;
+    modeRow->addWidget(latticeModeCombo_, 1);
+    modeRow->addWidget(targetSpin_);
+    auto* modeLabel = new QLabel(tr("l &chosen by"), this);
+    modeLabel->setBuddy(latticeModeCombo_);
+    form->addRow(modeLabel, modeRow);
     auto* overridesRow = new QHBoxLayout;
     overridesRow->addWidget(overridesLabel_, 1);
     overridesRow->addWidget(clearOverridesButton_);
@@ -161,6 +190,7 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     layout->addWidget(estimateLabel_);
     layout->addLayout(buttons);
     layout->addWidget(progressLabel_);
+    layout->addWidget(compressedStateLabel_);
     layout->addLayout(fileButtons);
     layout->addStretch(1);
 
@@ -168,6 +198,9 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     connect(lSlider_, &QSlider::valueChanged, this, &CompressionPanel::onLSliderChanged);
     connect(uEdit_, &QLineEdit::textEdited, this, &CompressionPanel::onUListEdited);
     connect(mSpin_, qOverload<int>(&QSpinBox::valueChanged), this, &CompressionPanel::onMChanged);
+    connect(latticeModeCombo_, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &CompressionPanel::onLatticeModeChanged);
+    connect(targetSpin_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, &CompressionPanel::onTargetChanged);
     connect(defaultsButton_, &QPushButton::clicked, this, &CompressionPanel::resetToDefaults);
     connect(clearOverridesButton_, &QPushButton::clicked, this, &CompressionPanel::clearOverrides);
     connect(compressButton_, &QPushButton::clicked, this, &CompressionPanel::compressRequested);
@@ -206,6 +239,12 @@ void CompressionPanel::setSettings(const CompressionSettings& settings)
         const QSignalBlocker blockM(mSpin_);
         const QSignalBlocker blockRd(rdCheck_);
         const QSignalBlocker blockRdRatio(rdRatioSpin_);
+        const QSignalBlocker blockMode(latticeModeCombo_);
+        const QSignalBlocker blockTarget(targetSpin_);
+        latticeModeCombo_->setCurrentIndex(latticeModeCombo_->findData(static_cast<int>(settings_.latticeMode)));
+        configureTargetSpin();
+        if (settings_.latticeMode == LatticeMode::TargetMae || settings_.latticeMode == LatticeMode::TargetRatio)
+            targetSpin_->setValue(settings_.target);
         rdCheck_->setChecked(settings_.rdTargetRatio.has_value());
         if (settings_.rdTargetRatio)
             rdRatioSpin_->setValue(*settings_.rdTargetRatio);
@@ -273,6 +312,52 @@ void CompressionPanel::onMChanged(int value)
     emitChanged();
 }
 
+void CompressionPanel::configureTargetSpin()
+{
+    const QSignalBlocker block(targetSpin_);
+    if (settings_.latticeMode == LatticeMode::TargetRatio) {
+        targetSpin_->setDecimals(2);
+        targetSpin_->setRange(kMinTargetRatio, kMaxTargetRatio);
+        targetSpin_->setSingleStep(0.25);
+        targetSpin_->setPrefix(QString());
+        targetSpin_->setSuffix(QStringLiteral("x"));
+        targetSpin_->setToolTip(tr("File ratio to reach (original size / compressed size); compressing fails naming the "
+                                   "largest reachable ratio when it cannot be reached"));
+    } else {
+        targetSpin_->setDecimals(6);
+        targetSpin_->setRange(kMinTargetMae, kMaxTargetMae);
+        targetSpin_->setSingleStep(0.0001);
+        targetSpin_->setPrefix(QStringLiteral("MAE "));
+        targetSpin_->setSuffix(QString());
+        targetSpin_->setToolTip(tr("Largest mean absolute error allowed per tensor"));
+    }
+}
+
+void CompressionPanel::onLatticeModeChanged(int index)
+{
+    settings_.latticeMode = static_cast<LatticeMode>(latticeModeCombo_->itemData(index).toInt());
+    configureTargetSpin();
+    if (settings_.latticeMode == LatticeMode::TargetMae || settings_.latticeMode == LatticeMode::TargetRatio) {
+        // A sensible start: the paper's MAE threshold scale, or the paper lattice's usual ratio.
+        const double start = settings_.latticeMode == LatticeMode::TargetMae ? 0.001 : 6.0;
+        const QSignalBlocker block(targetSpin_);
+        targetSpin_->setValue(start);
+        settings_.target = targetSpin_->value();
+    } else {
+        settings_.target = 0;
+    }
+    refreshDerived();
+    emitChanged();
+}
+
+void CompressionPanel::onTargetChanged(double value)
+{
+    if (settings_.latticeMode != LatticeMode::TargetMae && settings_.latticeMode != LatticeMode::TargetRatio)
+        return;
+    settings_.target = value;
+    emitChanged();
+}
+
 void CompressionPanel::resetToDefaults()
 {
     setSettings(CompressionSettings{});
@@ -303,6 +388,10 @@ void CompressionPanel::refreshDerived()
     lSlider_->setEnabled(lattice);
     uEdit_->setEnabled(lattice);
     mSpin_->setEnabled(lattice);
+    latticeModeCombo_->setEnabled(lattice);
+    targetSpin_->setVisible(settings_.latticeMode == LatticeMode::TargetMae ||
+                            settings_.latticeMode == LatticeMode::TargetRatio);
+    targetSpin_->setEnabled(lattice);
     defaultsButton_->setEnabled(lattice);
     compressButton_->setEnabled(modelLoaded_ && !compressing_);
     cancelButton_->setEnabled(compressing_);
@@ -375,6 +464,36 @@ void CompressionPanel::setCompressedAvailable(bool available)
 {
     compressedAvailable_ = available;
     refreshDerived();
+}
+
+void CompressionPanel::setCompressedState(CompressedState state, const QString& what)
+{
+    compressedState_ = state;
+    switch (state) {
+    case CompressedState::None:
+        compressedStateLabel_->clear();
+        saveButton_->setToolTip(tr("Compress first (Ctrl+R)"));
+        break;
+    case CompressedState::Current:
+        compressedStateLabel_->setText(tr("&#10003; The compressed pane runs these settings."));
+        compressedStateLabel_->setStyleSheet(QStringLiteral("color: #2a6a2a;"));
+        saveButton_->setToolTip(tr("Save the compressed model (%1)").arg(what));
+        break;
+    case CompressedState::Stale:
+        compressedStateLabel_->setText(tr("&#9888; Settings changed: the compressed pane still runs <b>%1</b>. "
+                                          "Compress again (Ctrl+R) to apply these.")
+                                           .arg(what.toHtmlEscaped()));
+        compressedStateLabel_->setStyleSheet(QStringLiteral("color: #8a5a00;"));
+        saveButton_->setToolTip(tr("The compressed model was made with %1, not these settings: compress again first")
+                                    .arg(what));
+        break;
+    case CompressedState::FromFile:
+        compressedStateLabel_->setText(tr("The compressed pane runs the opened file %1.").arg(what.toHtmlEscaped()));
+        compressedStateLabel_->setStyleSheet(QString());
+        saveButton_->setToolTip(tr("Save a copy of %1").arg(what));
+        break;
+    }
+    compressedStateLabel_->setVisible(state != CompressedState::None);
 }
 
 }  // namespace birkhoff::ui

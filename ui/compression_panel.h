@@ -9,6 +9,7 @@
 #include <QWidget>
 
 class QCheckBox;
+class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
@@ -49,6 +50,18 @@ public:
     /// Enables Save compressed / Export restored.
     void setCompressedAvailable(bool available);
 
+    /// What the compressed pane runs, next to the panel's settings.
+    enum class CompressedState {
+        None,      ///< nothing compressed yet
+        Current,   ///< compressed with exactly the panel's settings
+        Stale,     ///< compressed with other settings: compress again to apply the panel's
+        FromFile,  ///< a compressed file was opened
+    };
+    /// Shows the state line above Save compressed; `what` is the compressed model's settings
+    /// summary (Current, Stale) or file name (FromFile).
+    void setCompressedState(CompressedState state, const QString& what);
+    CompressedState compressedState() const { return compressedState_; }
+
     /// The slider position (0..kSliderSteps) of l and back, on a log scale over [kMinL, kMaxL].
     static int sliderPositionForL(double l);
     static double lForSliderPosition(int position);
@@ -66,6 +79,10 @@ private:
     void onLSliderChanged(int position);
     void onUListEdited(const QString& text);
     void onMChanged(int value);
+    void onLatticeModeChanged(int index);
+    void onTargetChanged(double value);
+    /// Configures the target spin box for the current mode (range, decimals, tool tip).
+    void configureTargetSpin();
     void resetToDefaults();
     void clearOverrides();
     void refreshDerived();
@@ -76,6 +93,11 @@ private:
     bool compressing_ = false;
     bool compressedAvailable_ = false;
 
+    CompressedState compressedState_ = CompressedState::None;
+
+    QComboBox* latticeModeCombo_ = nullptr;  ///< global l, auto l, target MAE, target ratio
+    QDoubleSpinBox* targetSpin_ = nullptr;   ///< the MAE or ratio of a target mode
+    QLabel* compressedStateLabel_ = nullptr;
     QCheckBox* rdCheck_ = nullptr;        ///< rate-distortion codec instead of the paper's lattice
     QDoubleSpinBox* rdRatioSpin_ = nullptr;  ///< its target ratio
     QDoubleSpinBox* lSpin_ = nullptr;

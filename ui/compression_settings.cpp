@@ -13,7 +13,9 @@ bool CompressionSettings::operator==(const CompressionSettings& other) const
 {
     if (rdTargetRatio || other.rdTargetRatio)
         return rdTargetRatio == other.rdTargetRatio;
-    return l == other.l && uList == other.uList && maxRings == other.maxRings && overrides == other.overrides;
+    return l == other.l && uList == other.uList && maxRings == other.maxRings && overrides == other.overrides &&
+           latticeMode == other.latticeMode &&
+           (latticeMode == LatticeMode::GlobalL || latticeMode == LatticeMode::AutoL || target == other.target);
 }
 
 QString CompressionSettings::summary() const
@@ -23,6 +25,12 @@ QString CompressionSettings::summary() const
     QString text = QStringLiteral("l=%1 U=%2 M=%3").arg(l, 0, 'g', 6).arg(formatUList(uList)).arg(maxRings);
     if (!overrides.isEmpty())
         text += QStringLiteral(" +%1 override%2").arg(overrides.size()).arg(overrides.size() == 1 ? QString() : QStringLiteral("s"));
+    switch (latticeMode) {
+    case LatticeMode::GlobalL: break;
+    case LatticeMode::AutoL: text += QStringLiteral(" auto l"); break;
+    case LatticeMode::TargetMae: text += QStringLiteral(" target MAE %1").arg(target, 0, 'g', 4); break;
+    case LatticeMode::TargetRatio: text += QStringLiteral(" target ratio %1").arg(target, 0, 'g', 4); break;
+    }
     return text;
 }
 
@@ -36,6 +44,12 @@ QString CompressionSettings::fileNameTag() const
                       .arg(maxRings);
     if (!overrides.isEmpty())
         tag += QStringLiteral("-%1override%2").arg(overrides.size()).arg(overrides.size() == 1 ? QString() : QStringLiteral("s"));
+    switch (latticeMode) {
+    case LatticeMode::GlobalL: break;
+    case LatticeMode::AutoL: tag += QStringLiteral("-autol"); break;
+    case LatticeMode::TargetMae: tag += QStringLiteral("-mae%1").arg(target, 0, 'g', 4); break;
+    case LatticeMode::TargetRatio: tag += QStringLiteral("-ratio%1x").arg(target, 0, 'g', 4); break;
+    }
     return tag;
 }
 
@@ -50,6 +64,9 @@ QByteArray CompressionSettings::digest() const
     hash.addData(QByteArrayLiteral("|"));
     hash.addData(formatUList(uList).toUtf8());
     hash.addData(QByteArrayLiteral("|") + QByteArray::number(maxRings));
+    if (latticeMode != LatticeMode::GlobalL)
+        hash.addData(QByteArrayLiteral("|mode") + QByteArray::number(static_cast<int>(latticeMode)) + ':' +
+                     QByteArray::number(latticeMode == LatticeMode::AutoL ? 0.0 : target, 'g', 17));
     for (auto it = overrides.cbegin(); it != overrides.cend(); ++it) {
         hash.addData(QByteArrayLiteral("|") + it.key().toUtf8());
         hash.addData(it.value().keepRaw ? QByteArrayLiteral(":raw") : QByteArrayLiteral(":enc"));

@@ -808,6 +808,13 @@ void MainWindow::chooseImage()
 
 void MainWindow::saveCompressed()
 {
+    if (compression_->compressedState() == CompressionPanel::CompressedState::Stale) {
+        reportError(tr("Save compressed"),
+                    tr("The compressed model was made with %1, but the panel shows %2. Compress again (Ctrl+R) to "
+                       "save the panel's settings, or set the panel back to %1 to save the model you have.")
+                        .arg(models_->compressedSettings().summary(), compression_->settings().summary()));
+        return;
+    }
     const QString path = askSavePath(FileKind::Compressed, tr("Save compressed model"), compressedFileName(),
                                      QStringLiteral("Compressed model (*.safetensors)"), QStringLiteral("safetensors"));
     if (!path.isEmpty())
@@ -1046,9 +1053,16 @@ void MainWindow::onSettingsEdited(const CompressionSettings& settings)
     settings_.setValue(settings::kCompressionL, settings.l);
     settings_.setValue(settings::kCompressionU, formatUList(settings.uList));
     settings_.setValue(settings::kCompressionM, settings.maxRings);
+    updateCompressedState();
     if (models_->hasCompressed() && models_->compressedSettings() == settings && !models_->compressedReport().isEmpty()) {
         showReport(models_->compressedReport());
         compression_->setEstimate(models_->compressedReport());
+        return;
+    }
+    if (!settings.isEstimable()) {
+        compression_->setEstimateStatus(tr("No live estimate for %1: it is decided while compressing. Compress (Ctrl+R) "
+                                           "to see the exact ratio and errors.")
+                                            .arg(settings.summary()));
         return;
     }
     if (models_->estimator())
@@ -1065,6 +1079,18 @@ void MainWindow::onEstimate(const LayerReport& report, const CompressionSettings
     showReport(report);
     compression_->setEstimate(report);
     Q_UNUSED(refined);
+}
+
+void MainWindow::updateCompressedState()
+{
+    using State = CompressionPanel::CompressedState;
+    if (!models_->hasCompressed())
+        compression_->setCompressedState(State::None, {});
+    else if (models_->compressedFromFile())
+        compression_->setCompressedState(State::FromFile, QFileInfo(models_->compressedSummary().path).fileName());
+    else
+        compression_->setCompressedState(models_->compressedSettings() == compression_->settings() ? State::Current : State::Stale,
+                                         models_->compressedSettings().summary());
 }
 
 void MainWindow::showReport(const LayerReport& report)
@@ -1089,9 +1115,14 @@ void MainWindow::onOriginalReady()
                          QStringLiteral("%1 (%2)").arg(s.family, QFileInfo(s.path).fileName()));
     workspace_->setModel(WorkspaceWidget::Compressed, nullptr, QString(), tr("compress with Ctrl+R"));
     showReport(LayerReport{});
-    compression_->setEstimateStatus(tr("Estimating..."));
-    estimates_->request(compression_->settings());
-    estimates_->flush();
+    updateCompressedState();
+    if (compression_->settings().isEstimable()) {
+        compression_->setEstimateStatus(tr("Estimating..."));
+        estimates_->request(compression_->settings());
+        estimates_->flush();
+    } else {
+        onSettingsEdited(compression_->settings());
+    }
     statusBar()->showMessage(tr("Opened %1: %2, %3 parameters, %4")
                                  .arg(QFileInfo(s.path).fileName(), s.family, formatCount(s.parameters),
                                       formatByteSize(s.fileBytes)),
@@ -1104,6 +1135,7 @@ void MainWindow::onCompressedReady()
 {
     const LayerReport& report = models_->compressedReport();
     modelPanel_->setCompressed(models_->compressedSummary(), report.ratio());
+    updateCompressedState();
     const CompressionSettings settings = models_->compressedSettings();
     if (!report.isEmpty() && report.meanMae() > 0)
         plots_->frontierPlot()->addPoint(FrontierPoint{settings, report.meanMae(), report.ratio(), false});

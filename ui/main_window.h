@@ -123,6 +123,8 @@ private:
     void onOriginalReady();
     void onCompressedReady();
     void showReport(const LayerReport& report);
+    /// Tells the compression panel whether the compressed pane runs the panel's settings.
+    void updateCompressedState();
     /// The folder a file dialog for `kind` starts in: the one last used for that kind, else a
     /// sensible default (the user's models folder, the Pictures folder, the images' folder for
     /// exports), else the home folder.

@@ -283,6 +283,7 @@ void ModelSession::compress(const CompressionSettings& settings)
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
             compressedSettings_ = settings;
+            compressedFromFile_ = false;
             compressedId_ = instanceId(originalId_ + QStringLiteral("|compressed|") + QString::fromLatin1(settings.digest()));
             emit compressedReady();
         });
@@ -329,6 +330,7 @@ void ModelSession::openCompressed(const QString& path)
             compressedReport_ = outcome.value->report;
             compressedSummary_ = outcome.value->summary;
             compressedSettings_ = compressionSettingsOf(*compressed_->file.compressed);
+            compressedFromFile_ = true;
             compressedId_ = instanceId(QStringLiteral("file|") + fileIdentity(path));
             emit compressedReady();
         });

@@ -104,6 +104,8 @@ public:
     const LayerReport& compressedReport() const { return compressedReport_; }
     /// The settings it was compressed with (defaults for an opened file).
     const CompressionSettings& compressedSettings() const { return compressedSettings_; }
+    /// True when the compressed model was opened from a file rather than compressed here.
+    bool compressedFromFile() const { return compressedFromFile_; }
 
     /// Names used in progress and error messages ("Opening model", "Compressing", ...).
     static QString operationName(Operation operation);
@@ -137,6 +139,7 @@ private:
     QString compressedId_;
     LayerReport compressedReport_;
     CompressionSettings compressedSettings_;
+    bool compressedFromFile_ = false;
 };
 
 }  // namespace birkhoff::ui

@@ -1,12 +1,17 @@
 // The compression panel and its value type without a model: U parsing and bits per index, the
 // l spin box / log slider coupling, edits emitting settings, invalid U lists rejected visibly,
 // overrides, and the estimate line.
+// LibTorch (through the codec bridge) before Qt: Qt defines `slots`.
+#include "ui/codec_bridge.h"
+#include "core/codec/compressor.h"
+
 #include "tests/support/test_registry.h"
 #include "tests/ui/synthetic_report.h"
 #include "ui/compression_panel.h"
 #include "ui/compression_settings.h"
 
 #include <QCheckBox>
+#include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
 #include <QLineEdit>
@@ -132,6 +137,51 @@ private slots:
         panel.setSettings(fromFile);
         QVERIFY(rd->isChecked());
         QCOMPARE(ratio->value(), 7.5);
+    }
+
+    void latticeModesAreTheCliExtensions()
+    {
+        CompressionPanel panel;
+        auto* mode = panel.findChild<QComboBox*>(QStringLiteral("latticeModeCombo"));
+        auto* target = panel.findChild<QDoubleSpinBox*>(QStringLiteral("targetSpinBox"));
+        QVERIFY(mode && target);
+        QVERIFY(panel.settings().isEstimable());
+        QVERIFY(target->isHidden());
+        QSignalSpy changed(&panel, &CompressionPanel::settingsChanged);
+        mode->setCurrentIndex(mode->findData(static_cast<int>(LatticeMode::TargetMae)));
+        QCOMPARE(changed.count(), 1);
+        QVERIFY(!target->isHidden());
+        target->setValue(0.002);
+        QCOMPARE(panel.settings().latticeMode, LatticeMode::TargetMae);
+        QCOMPARE(panel.settings().target, 0.002);
+        QVERIFY(!panel.settings().isEstimable());
+        QCOMPARE(panel.settings().summary(), QStringLiteral("l=0.1 U=1225,1600 M=3 target MAE 0.002"));
+        QCOMPARE(panel.settings().fileNameTag(), QStringLiteral("l0.1-U1225_1600-M3-mae0.002"));
+        // The studio compresses exactly as `birkhoff compress --target-mae 0.002` does.
+        const auto mae = toCompressOptions(panel.settings(), 1000);
+        QVERIFY(mae.targetMae && *mae.targetMae == 0.002 && !mae.targetRatio && !mae.autoL);
+        QVERIFY(panel.settings() != CompressionSettings{});
+        QVERIFY(panel.settings().digest() != CompressionSettings{}.digest());
+
+        mode->setCurrentIndex(mode->findData(static_cast<int>(LatticeMode::TargetRatio)));
+        target->setValue(5.5);
+        const auto ratio = toCompressOptions(panel.settings(), 1000);
+        QVERIFY(ratio.targetRatio && *ratio.targetRatio == 5.5 && !ratio.targetMae);
+        QCOMPARE(panel.settings().fileNameTag(), QStringLiteral("l0.1-U1225_1600-M3-ratio5.5x"));
+
+        mode->setCurrentIndex(mode->findData(static_cast<int>(LatticeMode::AutoL)));
+        QVERIFY(target->isHidden());
+        QVERIFY(toCompressOptions(panel.settings(), 1000).autoL);
+        QCOMPARE(panel.settings().summary(), QStringLiteral("l=0.1 U=1225,1600 M=3 auto l"));
+
+        // Settings shown from a file select the mode and its target.
+        CompressionSettings fromFile;
+        fromFile.latticeMode = LatticeMode::TargetRatio;
+        fromFile.target = 4.25;
+        panel.setSettings(fromFile);
+        QCOMPARE(mode->currentData().toInt(), static_cast<int>(LatticeMode::TargetRatio));
+        QCOMPARE(target->value(), 4.25);
+        QCOMPARE(panel.settings(), fromFile);
     }
 
     void overridesAndSummary()

@@ -170,6 +170,33 @@ private slots:
         QCOMPARE(birkhoff::io::detectModelFileKind(path.toStdString()), birkhoff::io::ModelFileKind::Compressed);
     }
 
+    void changedSettingsSayCompressAgain()
+    {
+        auto* state = window_->findChild<QLabel*>(QStringLiteral("compressedStateLabel"));
+        QVERIFY(state != nullptr);
+        QCOMPARE(window_->compressionPanel()->compressedState(), CompressionPanel::CompressedState::Current);
+        QVERIFY(!state->isHidden());
+        CompressionSettings other;
+        other.l = 0.2;
+        window_->compressionPanel()->setSettings(other);
+        emit window_->compressionPanel()->settingsChanged(other);
+        QCOMPARE(window_->compressionPanel()->compressedState(), CompressionPanel::CompressedState::Stale);
+        QVERIFY2(state->text().contains(QStringLiteral("Compress again")) &&
+                     state->text().contains(QStringLiteral("l=0.1 U=1225,1600 M=3")),
+                 qPrintable(state->text()));
+        // Save compressed does not save something other than what the panel shows.
+        const QString path = birkhoff::test::scratchDir() + QStringLiteral("/stale.safetensors");
+        dialogs_.clearErrors();
+        window_->action(QStringLiteral("actionSaveCompressed"))->trigger();
+        QCOMPARE(dialogs_.errors().size(), 1);
+        QVERIFY2(dialogs_.errors().first().contains(QStringLiteral("l=0.2")), qPrintable(dialogs_.errors().first()));
+        QVERIFY(!QFileInfo::exists(path));
+        dialogs_.clearErrors();
+        window_->compressionPanel()->setSettings(CompressionSettings{});
+        emit window_->compressionPanel()->settingsChanged(CompressionSettings{});
+        QCOMPARE(window_->compressionPanel()->compressedState(), CompressionPanel::CompressedState::Current);
+    }
+
     void clickGivesMasksInBothPanes()
     {
         WorkspaceWidget* ws = window_->workspace();
