@@ -57,6 +57,9 @@ FrontierPlot::FrontierPlot(QWidget* parent) : QCustomPlot(parent)
 
     connect(this, &QCustomPlot::mouseMove, this, &FrontierPlot::onMouseMove);
     connect(this, &QCustomPlot::mousePress, this, &FrontierPlot::onMousePress);
+    // Drag pans, the wheel zooms, a double click shows every point again.
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    connect(this, &QCustomPlot::mouseDoubleClick, this, [this] { rebuild(); });
     rebuild();
 }
 
@@ -177,6 +180,22 @@ void FrontierPlot::onMouseMove(QMouseEvent* event)
                            .arg(p.meanMae, 0, 'e', 2)
                            .arg(p.estimate ? tr("estimate") : tr("compressed")),
                        this);
+}
+
+QString FrontierPlot::toCsv() const
+{
+    const QVector<int> front = paretoFront();
+    QString csv = QStringLiteral("settings,mean_mae,ratio,kind,pareto\n");
+    for (int i = 0; i < points_.size(); ++i) {
+        const FrontierPoint& p = points_[i];
+        csv += QStringLiteral("\"%1\",%2,%3,%4,%5\n")
+                   .arg(p.settings.summary())
+                   .arg(p.meanMae, 0, 'g', 8)
+                   .arg(p.ratio, 0, 'g', 8)
+                   .arg(p.estimate ? QStringLiteral("estimate") : QStringLiteral("compressed"))
+                   .arg(front.contains(i) ? 1 : 0);
+    }
+    return csv;
 }
 
 void FrontierPlot::onMousePress(QMouseEvent* event)

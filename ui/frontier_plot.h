@@ -34,6 +34,9 @@ public:
     int pointAt(const QPoint& pos) const;
     /// Removes every point.
     void clearPoints();
+    /// The points as CSV: settings, mean MAE, ratio, and whether each is an estimate or on the
+    /// Pareto front.
+    QString toCsv() const;
 
 signals:
     void settingsChosen(const birkhoff::ui::CompressionSettings& settings);

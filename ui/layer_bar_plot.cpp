@@ -44,7 +44,11 @@ LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent)
     plotLayout()->addElement(0, 1, legend);
     plotLayout()->setColumnStretchFactor(1, 0.001);
     legend->setBorderPen(Qt::NoPen);
-    xAxis->setLabel(tr("layer (model order)"));
+    xAxis->setLabel(tr("layer (model order; ticks at block starts; drag to pan, wheel to zoom, double-click for all)"));
+    xAxis->setTickLabelFont(QFont(font().family(), 7));
+    setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    axisRect()->setRangeDrag(Qt::Horizontal);
+    axisRect()->setRangeZoom(Qt::Horizontal);
     for (LayerPath path : kPaths) {
         auto* bars = new QCPBars(xAxis, yAxis);
         bars->setName(pathLegend(path));
@@ -59,6 +63,8 @@ LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent)
 
     connect(this, &QCustomPlot::mouseMove, this, &LayerBarPlot::onMouseMove);
     connect(this, &QCustomPlot::mousePress, this, &LayerBarPlot::onMousePress);
+    connect(this, &QCustomPlot::mouseRelease, this, &LayerBarPlot::onMouseRelease);
+    connect(this, &QCustomPlot::mouseDoubleClick, this, [this] { showAllLayers(); });
     connect(this, &QWidget::customContextMenuRequested, this, &LayerBarPlot::onContextMenu);
     rebuild();
 }
@@ -184,6 +190,7 @@ void LayerBarPlot::rebuild()
     } else {
         yAxis->setRange(0, high > 0 ? high * 1.1 : 1.0);
     }
+    updateBlockTicks();
     const int count = static_cast<int>(report_.rows.size());
     xAxis->setRange(-1, std::max(count, 1));
     setSelectedLayer(selected_);
@@ -236,11 +243,91 @@ void LayerBarPlot::onMouseMove(QMouseEvent* event)
 
 void LayerBarPlot::onMousePress(QMouseEvent* event)
 {
-    if (event->button() != Qt::LeftButton)
+    if (event->button() == Qt::LeftButton)
+        pressPosition_ = event->pos();
+}
+
+void LayerBarPlot::onMouseRelease(QMouseEvent* event)
+{
+    constexpr int kClickSlop = 4;  // pixels the mouse may move during a click (more is a pan)
+    if (event->button() != Qt::LeftButton || (event->pos() - pressPosition_).manhattanLength() > kClickSlop)
         return;
     const int row = rowAt(event->pos());
     if (row >= 0)
         emit layerClicked(report_.rows[row].name);
+}
+
+void LayerBarPlot::showAllLayers()
+{
+    xAxis->setRange(-1, std::max(static_cast<int>(report_.rows.size()), 1));
+    replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString LayerBarPlot::blockOf(const QString& tensorName)
+{
+    const QStringList parts = tensorName.split(QLatin1Char('.'));
+    for (int i = 1; i < parts.size(); ++i) {
+        bool numeric = false;
+        parts[i].toInt(&numeric);
+        if (numeric)
+            return parts.mid(0, i + 1).join(QLatin1Char('.'));
+    }
+    return parts.mid(0, std::min<qsizetype>(2, parts.size() - 1)).join(QLatin1Char('.'));
+}
+
+QString LayerBarPlot::blockLabel(const QString& block, bool firstOfComponent)
+{
+    const QStringList parts = block.split(QLatin1Char('.'));
+    QString label;
+    bool numeric = false;
+    parts.last().toInt(&numeric);
+    if (numeric && parts.size() >= 2)
+        label = parts[parts.size() - 2].left(1) + parts.last();
+    else
+        label = parts.last().left(6);
+    if (!firstOfComponent)
+        return label;
+    const QString component = parts.first();
+    const QString prefix = component == QLatin1String("image_encoder")     ? QStringLiteral("enc")
+                           : component == QLatin1String("mask_decoder")    ? QStringLiteral("dec")
+                           : component == QLatin1String("prompt_encoder")  ? QStringLiteral("prm")
+                           : component == QLatin1String("memory_attention") ? QStringLiteral("mem")
+                                                                            : component.left(3);
+    return parts.size() == 1 ? prefix : prefix + QLatin1Char(' ') + label;
+}
+
+void LayerBarPlot::updateBlockTicks()
+{
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    QString previousBlock;
+    QString previousComponent;
+    for (int i = 0; i < report_.rows.size(); ++i) {
+        const QString block = blockOf(report_.rows[i].name);
+        if (block == previousBlock)
+            continue;
+        const QString component = block.section(QLatin1Char('.'), 0, 0);
+        ticker->addTick(i, blockLabel(block, component != previousComponent));
+        previousBlock = block;
+        previousComponent = component;
+    }
+    xAxis->setTicker(ticker);
+}
+
+QString LayerBarPlot::toCsv() const
+{
+    QString metricName;
+    switch (metric_) {
+    case Metric::Mae: metricName = QStringLiteral("mae"); break;
+    case Metric::BitsPerWeight: metricName = QStringLiteral("bits_per_weight"); break;
+    case Metric::Ratio: metricName = QStringLiteral("ratio"); break;
+    }
+    QString csv = QStringLiteral("layer,path,%1\n").arg(metricName);
+    for (const LayerRow& row : report_.rows) {
+        const double value = valueOf(row);
+        csv += QStringLiteral("%1,%2,%3\n")
+                   .arg(row.name, layerPathName(row.path), std::isfinite(value) ? QString::number(value, 'g', 8) : QString());
+    }
+    return csv;
 }
 
 void LayerBarPlot::onContextMenu(const QPoint& pos)

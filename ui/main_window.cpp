@@ -896,11 +896,19 @@ void MainWindow::exportPlot(const QString& which)
                                                            : static_cast<QCustomPlot*>(plots_->frontierPlot());
     const QString path = askSavePath(FileKind::Export, tr("Export plot"),
                                      reportFileBaseName() + QStringLiteral("_%1_plot.png").arg(which),
-                                     QStringLiteral("PNG image (*.png);;PDF document (*.pdf)"), QStringLiteral("png"));
+                                     QStringLiteral("PNG image (*.png);;PDF document (*.pdf);;CSV data (*.csv)"),
+                                     QStringLiteral("png"));
     if (path.isEmpty())
         return;
     QString error;
-    if (!birkhoff::ui::exportPlot(*plot, path, &error))
+    const bool ok = QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0
+                        ? writeTextFileAtomically(path,
+                                                  which == QLatin1String("frontier") ? plots_->frontierPlot()->toCsv()
+                                                  : which == QLatin1String("mae")    ? plots_->maePlot()->toCsv()
+                                                                                     : plots_->metricPlot()->toCsv(),
+                                                  &error)
+                        : birkhoff::ui::exportPlot(*plot, path, &error);
+    if (!ok)
         reportError(tr("Export plot failed"), error);
     else
         statusBar()->showMessage(tr("Wrote %1").arg(path), 8000);

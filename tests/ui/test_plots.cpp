@@ -12,6 +12,8 @@
 #include "ui/plot_export.h"
 
 #include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QWheelEvent>
 #include <QFile>
 #include <QImage>
 #include <QSignalSpy>
@@ -85,6 +87,60 @@ private slots:
         QCOMPARE(menu.first().first().toString(), QStringLiteral("blocks.0.mlp.lin1.weight"));
     }
 
+    void blockTicksZoomPanAndCsv()
+    {
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.layers.1.blocks.0.attn.qkv.weight")),
+                 QStringLiteral("image_encoder.layers.1"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.blocks.11.mlp.lin2.weight")),
+                 QStringLiteral("image_encoder.blocks.11"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.patch_embed.proj.weight")),
+                 QStringLiteral("image_encoder.patch_embed"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("mask_decoder.iou_token.weight")), QStringLiteral("mask_decoder.iou_token"));
+        QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("image_encoder.blocks.3"), true), QStringLiteral("enc b3"));
+        QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("image_encoder.blocks.3"), false), QStringLiteral("b3"));
+        QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("mask_decoder.transformer.layers.0"), true), QStringLiteral("dec l0"));
+        QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("image_encoder.neck"), false), QStringLiteral("neck"));
+
+        LayerBarPlot plot(LayerBarPlot::Metric::BitsPerWeight);
+        plot.resize(600, 300);
+        plot.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&plot));
+        const LayerReport report = syntheticReport();
+        plot.setReport(report);
+        plot.replot();
+        // One tick per block start, labelled.
+        auto ticker = plot.xAxis->ticker().dynamicCast<QCPAxisTickerText>();
+        QVERIFY(ticker);
+        QVERIFY(!ticker->ticks().isEmpty());
+        QCOMPARE(ticker->ticks().firstKey(), 0.0);
+
+        // The wheel zooms the layer axis; a double click shows every layer again.
+        const QCPRange all = plot.xAxis->range();
+        const QPointF centre(plot.axisRect()->rect().center());
+        QWheelEvent wheel(centre, plot.mapToGlobal(centre), QPoint(), QPoint(0, 240), Qt::NoButton, Qt::NoModifier,
+                          Qt::NoScrollPhase, false);
+        QApplication::sendEvent(&plot, &wheel);
+        QVERIFY2(plot.xAxis->range().size() < all.size() * 0.9,
+                 qPrintable(QStringLiteral("%1 -> %2").arg(all.size()).arg(plot.xAxis->range().size())));
+        plot.showAllLayers();
+        QCOMPARE(plot.xAxis->range().lower, all.lower);
+        QCOMPARE(plot.xAxis->range().upper, all.upper);
+
+        // A drag pans instead of selecting the bar it started on.
+        plot.replot();
+        QSignalSpy clicked(&plot, &LayerBarPlot::layerClicked);
+        const QPoint bar(static_cast<int>(plot.xAxis->coordToPixel(1)), static_cast<int>(plot.yAxis->coordToPixel(1.0)));
+        QTest::mousePress(&plot, Qt::LeftButton, {}, bar);
+        QTest::mouseMove(&plot, bar + QPoint(60, 0));
+        QTest::mouseRelease(&plot, Qt::LeftButton, {}, bar + QPoint(60, 0));
+        QCOMPARE(clicked.count(), 0);
+
+        const QStringList csv = plot.toCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(csv.first(), QStringLiteral("layer,path,bits_per_weight"));
+        QCOMPARE(csv.size(), report.rows.size() + 1);
+        QCOMPARE(csv[3], QStringLiteral("blocks.0.mlp.lin2.weight,%1,32").arg(layerPathName(LayerPath::Raw)));
+    }
+
     void frontierKeepsBestAndRestoresSettings()
     {
         FrontierPlot plot;
@@ -113,6 +169,10 @@ private slots:
         QTest::mouseClick(&plot, Qt::LeftButton, {}, at);
         QCOMPARE(chosen.count(), 1);
         QCOMPARE(chosen.first().first().value<CompressionSettings>(), b);
+        const QStringList csv = plot.toCsv().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(csv.size(), 4);
+        QCOMPARE(csv[1], QStringLiteral("\"l=0.1 U=1225,1600 M=3\",0.00042,5.1,compressed,1"));
+        QCOMPARE(csv[3], QStringLiteral("\"l=0.1 U=1225,1600 M=1\",0.0005,4,estimate,0"));
         plot.clearPoints();
         QVERIFY(plot.points().isEmpty());
     }
