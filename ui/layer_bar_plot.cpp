@@ -44,7 +44,7 @@ LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent)
     plotLayout()->addElement(0, 1, legend);
     plotLayout()->setColumnStretchFactor(1, 0.001);
     legend->setBorderPen(Qt::NoPen);
-    xAxis->setLabel(tr("layer (model order; ticks at block starts; drag to pan, wheel to zoom, double-click for all)"));
+    xAxis->setLabel(tr("layer by block (drag: pan, wheel: zoom)"));
     xAxis->setTickLabelFont(QFont(font().family(), 7));
     setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     axisRect()->setRangeDrag(Qt::Horizontal);

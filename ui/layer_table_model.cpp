@@ -4,6 +4,7 @@
 #include "ui/plot_style.h"
 
 #include <QBrush>
+#include <QFont>
 
 namespace birkhoff::ui {
 
@@ -72,9 +73,18 @@ QVariant LayerTableModel::data(const QModelIndex& index, int role) const
         return QBrush(plot_style::pathColor(row.path).darker(130));
     if (role == Qt::ToolTipRole) {
         QString tip = QStringLiteral("%1\nshape %2, %3 parameters").arg(row.name, shapeText(row.shape)).arg(row.parameters);
+        if (row.overridden)
+            tip += QStringLiteral("\nper-layer override");
         if (!row.warning.isEmpty())
             tip += QStringLiteral("\n") + row.warning;
         return tip;
+    }
+    if (role == Qt::FontRole && row.overridden && index.column() == Name) {
+        // Overridden layers stand out even while the Override column is hidden.
+        QFont font;
+        font.setItalic(true);
+        font.setBold(true);
+        return font;
     }
     return {};
 }
@@ -92,7 +102,7 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
         case U: return tr("U");
         case K: return tr("K");
         case BitsPerIndex: return tr("Bits/index");
-        case BitsPerWeight: return tr("Bits/weight");
+        case BitsPerWeight: return tr("Bits/w");
         case Mae: return tr("MAE");
         case MaxError: return tr("Max |err|");
         case Ratio: return tr("Ratio");
@@ -104,6 +114,8 @@ QVariant LayerTableModel::headerData(int section, Qt::Orientation orientation, i
         switch (section) {
         case Path: return tr("hyper: encoded; raw: stored as is (error fallback or override); buffer / small: never encoded");
         case K: return tr("Number of outlier rings used (searched in 0..M)");
+        case BitsPerWeight: return tr("Stored bits per weight");
+        case Override: return tr("The layer's own settings (right-click a layer to set them)");
         case Mae: return tr("Mean absolute error of the restored weights");
         case Ratio: return tr("Original bytes / stored bytes of this tensor");
         default: return {};

@@ -7,6 +7,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
 #include <QSortFilterProxyModel>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -44,7 +45,32 @@ LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
     table_->setContextMenuPolicy(Qt::CustomContextMenu);
     table_->verticalHeader()->setDefaultSectionSize(table_->fontMetrics().height() + 4);
     table_->verticalHeader()->hide();
-    table_->horizontalHeader()->setStretchLastSection(true);
+    // The tensor name takes the spare width (elided in the middle, full name in the tooltip); the
+    // other columns are as wide as their contents. The detail columns start hidden so the table
+    // needs no horizontal scrolling; the header's context menu shows or hides any column.
+    QHeaderView* header = table_->horizontalHeader();
+    header->setStretchLastSection(false);
+    header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+    table_->setTextElideMode(Qt::ElideMiddle);
+    for (const int column : {LayerTableModel::L, LayerTableModel::BitsPerIndex, LayerTableModel::MaxError,
+                             LayerTableModel::Override})
+        table_->setColumnHidden(column, true);
+    header->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(header, &QHeaderView::customContextMenuRequested, this, [this, header](const QPoint& pos) {
+        QMenu menu(this);
+        menu.setObjectName(QStringLiteral("layerColumnsMenu"));
+        for (int column = 1; column < LayerTableModel::ColumnCount; ++column) {
+            QAction* a = menu.addAction(model_->headerData(column, Qt::Horizontal).toString());
+            a->setCheckable(true);
+            a->setChecked(!table_->isColumnHidden(column));
+            connect(a, &QAction::toggled, this, [this, column](bool shown) {
+                table_->setColumnHidden(column, !shown);
+                if (shown)
+                    table_->resizeColumnToContents(column);
+            });
+        }
+        menu.exec(header->mapToGlobal(pos));
+    });
     table_->setHorizontalScrollMode(QAbstractItemView::ScrollPerPixel);
     table_->setAlternatingRowColors(true);
 
@@ -72,10 +98,9 @@ void LayerTableView::setReport(const LayerReport& report)
 {
     const QString selected = selectedLayer();
     model_->setReport(report);
-    table_->resizeColumnsToContents();
-    // Long tensor names are elided in the middle (the tooltip has the full name).
-    table_->setTextElideMode(Qt::ElideMiddle);
-    table_->setColumnWidth(LayerTableModel::Name, std::min(table_->columnWidth(LayerTableModel::Name), 260));
+    for (int column = 1; column < LayerTableModel::ColumnCount; ++column)
+        if (!table_->isColumnHidden(column))
+            table_->resizeColumnToContents(column);
     summary_->setText(report.isEmpty() ? QString()
                                        : tr("%1 tensors, %2 encoded%3")
                                              .arg(report.rows.size())

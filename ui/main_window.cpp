@@ -533,7 +533,7 @@ void MainWindow::connectSessions()
 void MainWindow::restoreSettings()
 {
     restoreGeometry(settings_.value(settings::kWindowGeometry));
-    restoreState(settings_.value(settings::kWindowState));
+    dockStateRestored_ = restoreState(settings_.value(settings::kWindowState));
     // Applying one stored option must not write the others back before they are applied.
     const QSignalBlocker quiet(workspace_);
     workspace_->setOpacity(settings_.value(settings::kOverlayOpacity));
@@ -594,6 +594,20 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event)
         }
     }
     return false;
+}
+
+void MainWindow::showEvent(QShowEvent* event)
+{
+    QMainWindow::showEvent(event);
+    if (dockStateRestored_ || bottomDocksSized_)
+        return;
+    bottomDocksSized_ = true;
+    // At the window's real size: the layer table gets the larger share of the bottom (its tensor
+    // names need the width), the plots the rest.
+    auto* plots = findChild<QDockWidget*>(QStringLiteral("plotsDock"));
+    auto* layers = findChild<QDockWidget*>(QStringLiteral("layersDock"));
+    const int bottom = plots->width() + layers->width();
+    resizeDocks({plots, layers}, {bottom * 2 / 5, bottom - bottom * 2 / 5}, Qt::Horizontal);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event)

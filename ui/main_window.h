@@ -86,6 +86,7 @@ protected:
     /// window has the focus, instead of the field's line-editing bindings; copy, cut, paste, undo,
     /// redo and select all stay with the field.
     bool eventFilter(QObject* watched, QEvent* event) override;
+    void showEvent(QShowEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
@@ -161,6 +162,8 @@ private:
     QMap<QString, QAction*> actions_;
     LayerReport shownReport_;
     quint64 imageRequest_ = 0;
+    bool dockStateRestored_ = false;  ///< the saved dock layout was applied
+    bool bottomDocksSized_ = false;   ///< the first show shared the bottom between plots and table
 };
 
 }  // namespace birkhoff::ui

@@ -1,6 +1,8 @@
 // The plots dock (see plots_panel.h).
 #include "ui/plots_panel.h"
 
+#include "ui/eliding_label.h"
+
 #include "ui/text_format.h"
 
 #include <QComboBox>
@@ -30,7 +32,7 @@ PlotsPanel::PlotsPanel(QWidget* parent) : QWidget(parent)
     metricCombo_->setAccessibleName(tr("Second per-layer metric"));
     metricCombo_->addItem(tr("Bits per weight"));
     metricCombo_->addItem(tr("Compression ratio"));
-    sourceLabel_ = new QLabel(this);
+    sourceLabel_ = new ElidingLabel(this);
     sourceLabel_->setObjectName(QStringLiteral("plotSourceLabel"));
 
     auto* perLayer = new QWidget(this);
@@ -78,11 +80,11 @@ void PlotsPanel::setReport(const LayerReport& report)
     maePlot_->setReport(report);
     metricPlot_->setReport(report);
     if (report.isEmpty())
-        sourceLabel_->setText(tr("No report yet."));
+        sourceLabel_->setFullText(tr("No report yet."));
     else if (!report.isEstimate)
-        sourceLabel_->setText(tr("Compressed: ratio %1").arg(formatRatio(report.ratio())));
+        sourceLabel_->setFullText(tr("Compressed: ratio %1").arg(formatRatio(report.ratio())));
     else
-        sourceLabel_->setText(tr("Estimate from %1 of the weights: ratio %2")
+        sourceLabel_->setFullText(tr("Estimate from %1 of the weights: ratio %2")
                                   .arg(report.sampledFraction >= 1.0 ? tr("all")
                                                                      : QStringLiteral("%1 %").arg(report.sampledFraction * 100.0, 0, 'g', 3))
                                   .arg(formatRatio(report.ratio())));

@@ -15,6 +15,8 @@ class QTabWidget;
 
 namespace birkhoff::ui {
 
+class ElidingLabel;
+
 class PlotsPanel : public QWidget {
     Q_OBJECT
 public:
@@ -44,7 +46,7 @@ private:
     FrontierPlot* frontier_ = nullptr;
     AgreementFrontierPanel* agreement_ = nullptr;
     QComboBox* metricCombo_ = nullptr;
-    QLabel* sourceLabel_ = nullptr;
+    ElidingLabel* sourceLabel_ = nullptr;
     QTabWidget* tabs_ = nullptr;
 };
 

@@ -11,6 +11,7 @@
 #include "ui/compression_panel.h"
 #include "ui/frontier_plot.h"
 #include "ui/layer_report.h"
+#include "ui/eliding_label.h"
 #include "ui/main_window.h"
 #include "ui/model_session.h"
 #include "ui/plots_panel.h"
@@ -213,7 +214,7 @@ private:
         const QStringList sources{window_->statusBar()->currentMessage(),
                                   window_->findChild<QLabel*>(QStringLiteral("estimateLabel"))->text(),
                                   window_->findChild<QLabel*>(QStringLiteral("compressedModelLabel"))->text(),
-                                  window_->findChild<QLabel*>(QStringLiteral("plotSourceLabel"))->text()};
+                                  window_->findChild<ElidingLabel*>(QStringLiteral("plotSourceLabel"))->fullText()};
         for (const QString& text : sources) {
             const QStringList ratios = ratiosIn(text);
             QVERIFY2(!ratios.isEmpty(), qPrintable(when + QStringLiteral(": no ratio in '%1'").arg(text)));

@@ -36,6 +36,8 @@
 #include <QMimeData>
 #include <QMouseEvent>
 #include <QProgressBar>
+#include <QScrollBar>
+#include <QTableView>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTest>
@@ -100,6 +102,13 @@ private slots:
         LayerBarPlot* mae = window_->plotsPanel()->maePlot();
         QTRY_VERIFY_WITH_TIMEOUT(mae->report().rows.size() == 202, kTimeout);
         QVERIFY(window_->shownReport().isEstimate);
+        // The layer table needs no horizontal scrolling; the tensor name takes the spare width.
+        auto* table = window_->findChild<QTableView*>(QStringLiteral("layerTable"));
+        QVERIFY(table != nullptr);
+        QTest::qWait(100);
+        QCOMPARE(table->horizontalScrollBar()->maximum(), 0);
+        for (int column = 1; column < table->model()->columnCount(); ++column)
+            QVERIFY(table->isColumnHidden(column) || table->columnWidth(0) >= table->columnWidth(column));
     }
 
     void settingsChangeThePlots()
