@@ -204,6 +204,17 @@ void ImagePane::drawPrompts(QPainter& painter)
         if (p.label == 1)
             painter.drawLine(c + QPointF(0, -3.5), c + QPointF(0, 3.5));
     }
+    if (hoverPoint_) {
+        // The previewed click: a hollow, dashed positive point.
+        const QPointF c = imageToWidget(*hoverPoint_);
+        painter.setBrush(Qt::NoBrush);
+        painter.setPen(QPen(QColor(0, 0, 0, 160), 4));
+        painter.drawEllipse(c, kPointRadius, kPointRadius);
+        painter.setPen(QPen(QColor(40, 200, 80), 2, Qt::DashLine));
+        painter.drawEllipse(c, kPointRadius, kPointRadius);
+        painter.drawLine(c + QPointF(-3.5, 0), c + QPointF(3.5, 0));
+        painter.drawLine(c + QPointF(0, -3.5), c + QPointF(0, 3.5));
+    }
     painter.restore();
 }
 
@@ -252,6 +263,14 @@ void ImagePane::drawBadge(QPainter& painter)
                          tr("preview (click to add the point)"));
     }
     painter.restore();
+}
+
+void ImagePane::setHoverPoint(const std::optional<QPointF>& point)
+{
+    if (point == hoverPoint_)
+        return;
+    hoverPoint_ = point;
+    update();
 }
 
 void ImagePane::mousePressEvent(QMouseEvent* event)

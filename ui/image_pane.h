@@ -46,6 +46,10 @@ public:
     bool showsPreview() const { return overlayPreview_ && (!overlayFill_.isNull() || !overlayOutline_.isEmpty()); }
     /// The box being dragged (in either pane), drawn dashed; nullopt when none.
     void setPendingBox(const std::optional<QRectF>& box);
+    /// The point a hover preview adds (image coordinates), drawn as a hollow positive point;
+    /// nullopt when no preview runs.
+    void setHoverPoint(const std::optional<QPointF>& point);
+    const std::optional<QPointF>& hoverPoint() const { return hoverPoint_; }
 
     void setState(PaneState state, const QString& detail = {});
     PaneState state() const { return state_; }
@@ -97,6 +101,7 @@ private:
     QPainterPath overlayOutline_;
     bool overlayPreview_ = false;
     std::optional<QRectF> pendingBox_;
+    std::optional<QPointF> hoverPoint_;
     PaneState state_ = PaneState::NoModel;
     QString stateDetail_;
     QElapsedTimer busyClock_;

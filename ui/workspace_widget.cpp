@@ -184,7 +184,7 @@ WorkspaceWidget::WorkspaceWidget(EmbeddingCache* cache, QWidget* parent) : QWidg
     });
     connect(previewCheck_, &QCheckBox::toggled, this, [this](bool on) {
         if (!on) {
-            hoverActive_ = false;
+            setHoverActive(false, std::nullopt);
             refreshOverlays();
         }
         emit overlayOptionsChanged();
@@ -223,7 +223,7 @@ void WorkspaceWidget::setImage(const LoadedImage& image)
         panes_[p]->setImage(image.rgb);
         sessions_[p]->setImage(image);
     }
-    hoverActive_ = false;
+    setHoverActive(false, std::nullopt);
     refreshOverlays();
     refreshReadout();
 }
@@ -232,7 +232,7 @@ void WorkspaceWidget::onPromptsChanged(const PromptSet& prompts)
 {
     for (ImagePane* pane : panes_)
         pane->setPrompts(prompts);
-    hoverActive_ = false;
+    setHoverActive(false, std::nullopt);
     requestDecodes();
 }
 
@@ -268,13 +268,13 @@ void WorkspaceWidget::onHovered(const QPointF& imagePoint)
     const bool active = livePreview() && inside && ready && fast && !prompts_.prompts().isEmpty();
     if (!active) {
         if (hoverActive_) {
-            hoverActive_ = false;
+            setHoverActive(false, std::nullopt);
             refreshOverlays();
             refreshReadout();
         }
         return;
     }
-    hoverActive_ = true;
+    setHoverActive(true, imagePoint);
     PromptSet preview = prompts_.prompts();
     preview.points.append(PromptPoint{imagePoint, 1});
     for (Pane p : {Original, Compressed}) {
@@ -289,6 +289,13 @@ void WorkspaceWidget::onBoxDragged(const QRectF& box, bool finished)
         pane->setPendingBox(finished ? std::nullopt : std::optional<QRectF>(box));
     if (finished && box.width() >= 2 && box.height() >= 2)
         prompts_.setBox(box);
+}
+
+void WorkspaceWidget::setHoverActive(bool active, const std::optional<QPointF>& point)
+{
+    hoverActive_ = active;
+    for (ImagePane* pane : panes_)
+        pane->setHoverPoint(active ? point : std::nullopt);
 }
 
 const MaskPrediction& WorkspaceWidget::shownPrediction(Pane pane) const
@@ -381,11 +388,34 @@ QString WorkspaceWidget::readoutText() const
     return parts.join(QStringLiteral("  |  "));
 }
 
+double WorkspaceWidget::committedMaskIou() const
+{
+    const auto committedMask = [this](Pane p) -> const MaskCandidate* {
+        const MaskPrediction& prediction = committed_[p];
+        if (prediction.isEmpty())
+            return nullptr;
+        const int k = candidate_ >= 0 && candidate_ < prediction.candidates.size() ? candidate_ : prediction.bestIndex;
+        return &prediction.candidates[k];
+    };
+    const MaskCandidate* a = committedMask(Original);
+    const MaskCandidate* b = committedMask(Compressed);
+    return a && b ? maskIou(a->mask, b->mask) : -1.0;
+}
+
 void WorkspaceWidget::refreshReadout()
 {
     const double iou = maskIouBetweenPanes();
-    iouLabel_->setText(iou < 0 ? tr("IoU -") : tr("IoU %1").arg(iou, 0, 'f', 4));
-    const QString text = readoutText();
+    const bool previewing = hoverActive_ && (!preview_[Original].isEmpty() || !preview_[Compressed].isEmpty());
+    if (previewing) {
+        // The preview's IoU, marked as such, next to the committed prompts' IoU.
+        const double committed = committedMaskIou();
+        iouLabel_->setText(tr("Preview IoU %1 (clicked: %2)")
+                               .arg(iou < 0 ? QStringLiteral("-") : QString::number(iou, 'f', 4),
+                                    committed < 0 ? QStringLiteral("-") : QString::number(committed, 'f', 4)));
+    } else {
+        iouLabel_->setText(iou < 0 ? tr("IoU -") : tr("IoU %1").arg(iou, 0, 'f', 4));
+    }
+    const QString text = previewing ? tr("Preview: %1").arg(readoutText()) : readoutText();
     readoutLabel_->setText(text);
     legendLabel_->setVisible(overlayView() == OverlayView::Difference);
     emit readoutChanged(text);

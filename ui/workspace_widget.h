@@ -99,6 +99,10 @@ private:
     void onPromptsChanged(const PromptSet& prompts);
     void onPrediction(Pane pane, const MaskPrediction& prediction);
     void onHovered(const QPointF& imagePoint);
+    /// Starts or ends the hover preview and shows its point in both panes.
+    void setHoverActive(bool active, const std::optional<QPointF>& point);
+    /// The IoU between the panes' masks for the committed prompts (not the preview), or -1.
+    double committedMaskIou() const;
     void onBoxDragged(const QRectF& box, bool finished);
     void requestDecodes();
     void refreshOverlays();

@@ -317,11 +317,24 @@ private slots:
         const QPointF hover = pane->imageToWidget(QPointF(60, 60));
         QMouseEvent move(QEvent::MouseMove, hover, pane->mapToGlobal(hover), Qt::NoButton, Qt::NoButton, {});
         QApplication::sendEvent(pane, &move);
+        const QString committedIou = window_->findChild<QLabel*>(QStringLiteral("iouLabel"))->text();
+        QVERIFY(committedIou.startsWith(QStringLiteral("IoU ")));
         QTRY_VERIFY_WITH_TIMEOUT(pane->showsPreview() && ws->pane(WorkspaceWidget::Compressed)->showsPreview(), kTimeout);
         QCOMPARE(ws->prompts()->prompts().points.size(), 1);  // a preview adds no prompt
+        // The previewed point is drawn in both panes; the readout says it is a preview and keeps
+        // the clicked prompts' IoU.
+        QCOMPARE(pane->hoverPoint(), std::optional<QPointF>(QPointF(60, 60)));
+        QCOMPARE(ws->pane(WorkspaceWidget::Compressed)->hoverPoint(), std::optional<QPointF>(QPointF(60, 60)));
+        const QString previewIou = window_->findChild<QLabel*>(QStringLiteral("iouLabel"))->text();
+        QVERIFY2(previewIou.startsWith(QStringLiteral("Preview IoU")) &&
+                     previewIou.contains(QStringLiteral("(clicked: %1)").arg(committedIou.mid(4))),
+                 qPrintable(previewIou + QStringLiteral(" / ") + committedIou));
+        QVERIFY(window_->findChild<QLabel*>(QStringLiteral("readoutLabel"))->text().startsWith(QStringLiteral("Preview: ")));
         QEvent leave(QEvent::Leave);
         QApplication::sendEvent(pane, &leave);
         QVERIFY(!pane->showsPreview());
+        QVERIFY(!pane->hoverPoint());
+        QCOMPARE(window_->findChild<QLabel*>(QStringLiteral("iouLabel"))->text(), committedIou);
         window_->action(QStringLiteral("actionLivePreview"))->trigger();
         QVERIFY(!ws->livePreview());
         QApplication::sendEvent(pane, &move);
