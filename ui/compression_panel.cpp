@@ -141,6 +141,7 @@ CompressionPanel::CompressionPanel(QWidget* parent) : QWidget(parent)
     compressedStateLabel_->setObjectName(QStringLiteral("compressedStateLabel"));
     compressedStateLabel_->setAccessibleName(tr("What the compressed pane runs"));
     compressedStateLabel_->setWordWrap(true);
+    compressedStateLabel_->setTextFormat(Qt::RichText);
     compressedStateLabel_->setVisible(false);
 
     auto* form = new QFormLayout;

@@ -16,17 +16,6 @@ namespace {
 
 constexpr std::array<LayerPath, 4> kPaths{LayerPath::Hyper, LayerPath::Raw, LayerPath::Buffer, LayerPath::Small};
 
-QString pathLegend(LayerPath path)
-{
-    switch (path) {
-    case LayerPath::Hyper: return QStringLiteral("hyper (encoded)");
-    case LayerPath::Raw: return QStringLiteral("raw (fallback / override)");
-    case LayerPath::Buffer: return QStringLiteral("buffer (raw)");
-    case LayerPath::Small: return QStringLiteral("small (raw)");
-    }
-    return {};
-}
-
 }  // namespace
 
 LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent), metric_(metric)
@@ -37,21 +26,27 @@ LayerBarPlot::LayerBarPlot(Metric metric, QWidget* parent) : QCustomPlot(parent)
     legend->setVisible(true);
     legend->setFont(QFont(font().family(), 8));
     legend->setRowSpacing(-3);
-    // The legend has a column of its own right of the bars, so it covers neither bars nor the
-    // axis labels when the plot is short.
+    // The legend has a row of its own above the bars, so it covers neither bars nor the axis
+    // labels, and the bars keep the full width.
     axisRect()->insetLayout()->take(legend);
     axisRect()->insetLayout()->simplify();
-    plotLayout()->addElement(0, 1, legend);
-    plotLayout()->setColumnStretchFactor(1, 0.001);
+    plotLayout()->insertRow(0);
+    plotLayout()->addElement(0, 0, legend);
+    plotLayout()->setRowStretchFactor(0, 0.001);
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setWrap(4);
     legend->setBorderPen(Qt::NoPen);
+    legend->setMargins(QMargins(2, 0, 2, 0));
     xAxis->setLabel(tr("layer by block (drag: pan, wheel: zoom)"));
+    // Block ticks are thinned to the labels that fit the axis at its current width and zoom.
+    connect(this, &QCustomPlot::beforeReplot, this, &LayerBarPlot::thinBlockTicks);
     xAxis->setTickLabelFont(QFont(font().family(), 7));
     setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
     axisRect()->setRangeDrag(Qt::Horizontal);
     axisRect()->setRangeZoom(Qt::Horizontal);
     for (LayerPath path : kPaths) {
         auto* bars = new QCPBars(xAxis, yAxis);
-        bars->setName(pathLegend(path));
+        bars->setName(layerPathName(path));  // short, so four fit in a row of a narrow dock
         bars->setWidth(0.8);
         bars->setPen(Qt::NoPen);
         bars->setBrush(plot_style::pathColor(path));
@@ -265,11 +260,12 @@ void LayerBarPlot::showAllLayers()
 
 QString LayerBarPlot::blockOf(const QString& tensorName)
 {
+    static const QStringList containers{QStringLiteral("blocks"), QStringLiteral("layers"), QStringLiteral("stages")};
     const QStringList parts = tensorName.split(QLatin1Char('.'));
     for (int i = 1; i < parts.size(); ++i) {
         bool numeric = false;
         parts[i].toInt(&numeric);
-        if (numeric)
+        if (numeric && containers.contains(parts[i - 1]))
             return parts.mid(0, i + 1).join(QLatin1Char('.'));
     }
     return parts.mid(0, std::min<qsizetype>(2, parts.size() - 1)).join(QLatin1Char('.'));
@@ -284,7 +280,7 @@ QString LayerBarPlot::blockLabel(const QString& block, bool firstOfComponent)
     if (numeric && parts.size() >= 2)
         label = parts[parts.size() - 2].left(1) + parts.last();
     else
-        label = parts.last().left(6);
+        label = parts.last().left(5);
     if (!firstOfComponent)
         return label;
     const QString component = parts.first();
@@ -298,7 +294,7 @@ QString LayerBarPlot::blockLabel(const QString& block, bool firstOfComponent)
 
 void LayerBarPlot::updateBlockTicks()
 {
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    blockTicks_.clear();
     QString previousBlock;
     QString previousComponent;
     for (int i = 0; i < report_.rows.size(); ++i) {
@@ -306,11 +302,41 @@ void LayerBarPlot::updateBlockTicks()
         if (block == previousBlock)
             continue;
         const QString component = block.section(QLatin1Char('.'), 0, 0);
-        ticker->addTick(i, blockLabel(block, component != previousComponent));
+        const bool first = component != previousComponent;
+        blockTicks_.append({i, blockLabel(block, first), first});
         previousBlock = block;
         previousComponent = component;
     }
-    xAxis->setTicker(ticker);
+    xAxis->setTicker(QSharedPointer<QCPAxisTickerText>(new QCPAxisTickerText));
+    thinBlockTicks();
+}
+
+void LayerBarPlot::thinBlockTicks()
+{
+    auto ticker = xAxis->ticker().dynamicCast<QCPAxisTickerText>();
+    if (!ticker)
+        return;
+    // Labels must not overlap (a small gap between them): the first block of each component
+    // (enc, dec, prm, ...) is placed first, then every other block whose label still fits.
+    const QFontMetrics metrics(xAxis->tickLabelFont());
+    QVector<QPair<double, double>> taken;  // pixel extents of the kept labels
+    QMap<double, QString> ticks;
+    const auto place = [&](const BlockTick& tick) {
+        const double x = xAxis->coordToPixel(tick.row);
+        const double half = metrics.horizontalAdvance(tick.label) / 2.0 + 3.0;
+        for (const auto& [left, right] : std::as_const(taken))
+            if (x - half < right && x + half > left)
+                return;
+        taken.append({x - half, x + half});
+        ticks.insert(tick.row, tick.label);
+    };
+    for (const BlockTick& tick : std::as_const(blockTicks_))
+        if (tick.componentStart)
+            place(tick);
+    for (const BlockTick& tick : std::as_const(blockTicks_))
+        if (!tick.componentStart)
+            place(tick);
+    ticker->setTicks(ticks);
 }
 
 QString LayerBarPlot::toCsv() const

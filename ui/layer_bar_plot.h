@@ -45,8 +45,9 @@ public:
     void showAllLayers();
 
     /// The block a tensor belongs to, for the x axis ticks: the name up to its first numbered
-    /// part ("image_encoder.blocks.3", "image_encoder.layers.1", "mask_decoder.transformer.layers.0"),
-    /// else its first two parts ("image_encoder.neck").
+    /// part inside "blocks", "layers" or "stages" ("image_encoder.blocks.3",
+    /// "image_encoder.layers.1", "mask_decoder.transformer.layers.0"), else its first two parts
+    /// ("image_encoder.neck", "image_encoder.patch_embed").
     static QString blockOf(const QString& tensorName);
     /// The short tick label of a block: the numbered part's initial and number ("b3", "l1"), or
     /// the part's name ("neck"), prefixed by the component ("enc", "dec", "prm", "mem") at the
@@ -67,8 +68,17 @@ private:
     void onMouseMove(QMouseEvent* event);
     void onMousePress(QMouseEvent* event);
     void onMouseRelease(QMouseEvent* event);
-    /// Ticks at the first row of every block.
+    /// Collects the first row of every block (blockTicks_) and installs the text ticker.
     void updateBlockTicks();
+    /// Shows the block ticks whose labels fit between their neighbours at the current axis width.
+    void thinBlockTicks();
+
+    struct BlockTick {
+        int row;
+        QString label;
+        bool componentStart;  ///< the first block of an encoder / decoder / prompt encoder
+    };
+    QVector<BlockTick> blockTicks_;
     void onContextMenu(const QPoint& pos);
 
     Metric metric_;

@@ -3,6 +3,7 @@
 
 #include "ui/layer_table_model.h"
 
+#include <QEvent>
 #include <QHeaderView>
 #include <QItemSelectionModel>
 #include <QLabel>
@@ -50,8 +51,10 @@ LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
     // needs no horizontal scrolling; the header's context menu shows or hides any column.
     QHeaderView* header = table_->horizontalHeader();
     header->setStretchLastSection(false);
-    header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Stretch);
+    header->setSectionResizeMode(LayerTableModel::Name, QHeaderView::Interactive);
+    table_->viewport()->installEventFilter(this);
     table_->setTextElideMode(Qt::ElideMiddle);
+    table_->setWordWrap(false);  // wrapped cells elide at the end, whatever the elide mode
     for (const int column : {LayerTableModel::L, LayerTableModel::BitsPerIndex, LayerTableModel::MaxError,
                              LayerTableModel::Override})
         table_->setColumnHidden(column, true);
@@ -67,6 +70,7 @@ LayerTableView::LayerTableView(QWidget* parent) : QWidget(parent)
                 table_->setColumnHidden(column, !shown);
                 if (shown)
                     table_->resizeColumnToContents(column);
+                fitNameColumn();
             });
         }
         menu.exec(header->mapToGlobal(pos));
@@ -101,6 +105,7 @@ void LayerTableView::setReport(const LayerReport& report)
     for (int column = 1; column < LayerTableModel::ColumnCount; ++column)
         if (!table_->isColumnHidden(column))
             table_->resizeColumnToContents(column);
+    fitNameColumn();
     summary_->setText(report.isEmpty() ? QString()
                                        : tr("%1 tensors, %2 encoded%3")
                                              .arg(report.rows.size())
@@ -108,6 +113,22 @@ void LayerTableView::setReport(const LayerReport& report)
                                              .arg(report.isEstimate ? tr(" (estimate)") : QString()));
     if (!selected.isEmpty())
         selectLayer(selected);
+}
+
+bool LayerTableView::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == table_->viewport() && event->type() == QEvent::Resize)
+        fitNameColumn();
+    return QWidget::eventFilter(watched, event);
+}
+
+void LayerTableView::fitNameColumn()
+{
+    int others = 0;
+    for (int column = 1; column < LayerTableModel::ColumnCount; ++column)
+        if (!table_->isColumnHidden(column))
+            others += table_->columnWidth(column);
+    table_->setColumnWidth(LayerTableModel::Name, std::max(kMinNameWidth, table_->viewport()->width() - others));
 }
 
 const LayerReport& LayerTableView::report() const

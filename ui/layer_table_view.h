@@ -32,7 +32,15 @@ signals:
     void layerSelected(const QString& name);
     void layerContextMenuRequested(const QString& name, const QPoint& globalPos);
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
+    /// Gives the tensor name the width the other columns leave, but never less than
+    /// kMinNameWidth (narrower tables scroll instead of cutting names to a few letters).
+    void fitNameColumn();
+    static constexpr int kMinNameWidth = 130;
+
     LayerTableModel* model_ = nullptr;
     QSortFilterProxyModel* proxy_ = nullptr;
     QTableView* table_ = nullptr;

@@ -96,6 +96,11 @@ private slots:
         QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.patch_embed.proj.weight")),
                  QStringLiteral("image_encoder.patch_embed"));
         QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("mask_decoder.iou_token.weight")), QStringLiteral("mask_decoder.iou_token"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.patch_embed.seq.0.c.weight")),
+                 QStringLiteral("image_encoder.patch_embed"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.neck.2.weight")), QStringLiteral("image_encoder.neck"));
+        QCOMPARE(LayerBarPlot::blockOf(QStringLiteral("image_encoder.trunk.blocks.5.attn.qkv.weight")),
+                 QStringLiteral("image_encoder.trunk.blocks.5"));
         QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("image_encoder.blocks.3"), true), QStringLiteral("enc b3"));
         QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("image_encoder.blocks.3"), false), QStringLiteral("b3"));
         QCOMPARE(LayerBarPlot::blockLabel(QStringLiteral("mask_decoder.transformer.layers.0"), true), QStringLiteral("dec l0"));
