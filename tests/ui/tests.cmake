@@ -53,3 +53,5 @@ else()
 endif()
 birkhoff_add_qtest(NAME ui.agreement_frontier EXECUTABLE tests_ui CLASS TestAgreementFrontier
   SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_agreement_frontier.cpp LABELS gui)
+birkhoff_add_qtest(NAME ui.model_download EXECUTABLE tests_ui CLASS TestModelDownload
+  SOURCES ${BIRKHOFF_UI_TEST_DIR}/test_model_download.cpp LABELS gui)
