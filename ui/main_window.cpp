@@ -33,6 +33,7 @@
 #include <QDragEnterEvent>
 #include <QDropEvent>
 #include <QKeyEvent>
+#include <QFile>
 #include <QFileInfo>
 #include <QHeaderView>
 #include <QLabel>
@@ -241,6 +242,12 @@ void MainWindow::createActions()
     connect(makeAction(QStringLiteral("actionClearPrompts"), tr("&Clear Prompts"), QKeySequence(Qt::Key_C)),
             &QAction::triggered, prompts, &PromptDocument::clear);
 
+    connect(makeAction(QStringLiteral("actionSavePrompts"), tr("&Save Prompt Set..."), {},
+                       tr("Save the prompts as JSON, to replay them after changing settings or on another image")),
+            &QAction::triggered, this, &MainWindow::savePromptSet);
+    connect(makeAction(QStringLiteral("actionLoadPrompts"), tr("L&oad Prompt Set..."), {},
+                       tr("Replace the prompts with a saved prompt set (undoable)")),
+            &QAction::triggered, this, &MainWindow::loadPromptSet);
     connect(makeAction(QStringLiteral("actionCompress"), tr("&Compress"), QKeySequence(Qt::CTRL | Qt::Key_R),
                        tr("Compress the model with the current settings")),
             &QAction::triggered, this, &MainWindow::compress);
@@ -399,6 +406,9 @@ void MainWindow::createMenus()
     edit->addSeparator();
     edit->addAction(action(QStringLiteral("actionRemoveLastPoint")));
     edit->addAction(action(QStringLiteral("actionClearPrompts")));
+    edit->addSeparator();
+    edit->addAction(action(QStringLiteral("actionSavePrompts")));
+    edit->addAction(action(QStringLiteral("actionLoadPrompts")));
 
     QMenu* compression = menuBar()->addMenu(tr("&Compression"));
     for (const char* name : {"actionCompress", "actionCancel", "actionPaperDefaults", "actionFocusL", "actionFocusU",
@@ -674,6 +684,8 @@ void MainWindow::updateActions()
     action(QStringLiteral("actionPreviousImage"))->setEnabled(imageOnDisk);
     action(QStringLiteral("actionRemoveLastPoint"))->setEnabled(!workspace_->prompts()->prompts().points.isEmpty());
     action(QStringLiteral("actionClearPrompts"))->setEnabled(!workspace_->prompts()->prompts().isEmpty());
+    action(QStringLiteral("actionSavePrompts"))->setEnabled(!workspace_->prompts()->prompts().isEmpty());
+    action(QStringLiteral("actionLoadPrompts"))->setEnabled(workspace_->hasImage());
     compression_->setModelLoaded(original && !busy);
     compression_->setCompressedAvailable(compressed && !busy);
     action(QStringLiteral("actionGetDefaultModel"))->setEnabled(download_ == nullptr);
@@ -957,6 +969,51 @@ void MainWindow::exportMasksCoco()
     } catch (const std::exception& e) {
         reportError(tr("Export masks failed"), QString::fromStdString(e.what()));
     }
+}
+
+void MainWindow::savePromptSet()
+{
+    const PromptSet prompts = workspace_->prompts()->prompts();
+    if (prompts.isEmpty()) {
+        reportError(tr("Save prompt set"), tr("There are no prompts yet: click on the image first."));
+        return;
+    }
+    const QString base = workspace_->hasImage() ? QFileInfo(workspace_->image().path).completeBaseName() : QStringLiteral("image");
+    const QString path = askSavePath(FileKind::Export, tr("Save prompt set"), base + QStringLiteral("_prompts.json"),
+                                     QStringLiteral("Prompt set (*.json)"), QStringLiteral("json"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (!writeTextFileAtomically(path, QString::fromUtf8(prompts.toJson()), &error))
+        reportError(tr("Save prompt set failed"), error);
+    else
+        statusBar()->showMessage(tr("Saved %1 to %2").arg(prompts.describe(), path), 8000);
+}
+
+void MainWindow::loadPromptSet()
+{
+    const QString path = dialogs_.openFileName(this, tr("Load prompt set"), folderFor(FileKind::Export),
+                                               QStringLiteral("Prompt set (*.json);;All files (*)"));
+    if (path.isEmpty())
+        return;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        reportError(tr("Load prompt set failed"), tr("%1: %2").arg(path, file.errorString()));
+        return;
+    }
+    constexpr qint64 kMaxPromptFileBytes = 1 << 20;
+    if (file.size() > kMaxPromptFileBytes) {
+        reportError(tr("Load prompt set failed"), tr("%1 is %2, too large for a prompt set.").arg(path, formatByteSize(file.size())));
+        return;
+    }
+    QString error;
+    const std::optional<PromptSet> prompts = PromptSet::fromJson(file.readAll(), &error);
+    if (!prompts) {
+        reportError(tr("Load prompt set failed"), tr("%1: %2").arg(path, error));
+        return;
+    }
+    workspace_->prompts()->replace(*prompts);
+    statusBar()->showMessage(tr("Loaded %1 from %2 (Ctrl+Z undoes it)").arg(prompts->describe(), path), 8000);
 }
 
 void MainWindow::exportTableCsv()

@@ -125,6 +125,9 @@ private:
     void exportMasksPng();
     void exportMasksCoco();
     void exportTableCsv();
+    /// Writes the prompts as a prompt set (PromptSet::toJson) / replaces them with a saved one.
+    void savePromptSet();
+    void loadPromptSet();
     void exportPlot(const QString& which);
     void showShortcuts();
     void showAbout();

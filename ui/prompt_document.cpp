@@ -47,6 +47,12 @@ void PromptDocument::clear()
     push(PromptSet{}, tr("Clear prompts"));
 }
 
+void PromptDocument::replace(const PromptSet& prompts)
+{
+    if (prompts != prompts_)
+        push(prompts, tr("Load prompt set"));
+}
+
 void PromptDocument::reset()
 {
     undoStack_.clear();

@@ -26,6 +26,8 @@ public:
     void setBox(const QRectF& box);
     /// Removes every prompt as one undo step (no-op when there are none).
     void clear();
+    /// Replaces every prompt with `prompts` (a loaded prompt set) as one undo step.
+    void replace(const PromptSet& prompts);
     /// Forgets prompts and history (a new image).
     void reset();
 

@@ -29,6 +29,15 @@ struct PromptSet {
     bool operator!=(const PromptSet& other) const { return !(*this == other); }
     /// "2 points (1 negative), box" for status lines.
     QString describe() const;
+
+    /// A saved prompt set: {"points": [[x, y, label], ...], "box": [x0, y0, x1, y1]} (image pixels;
+    /// "box" absent when there is none), replayable on any model, settings or image.
+    QByteArray toJson() const;
+    /// Reads toJson()'s format. Returns nothing and sets `error` (naming the value at fault) for
+    /// malformed JSON, non-finite or negative coordinates, labels other than 0/1, more than
+    /// kMaxSavedPoints points or an empty box.
+    static std::optional<PromptSet> fromJson(const QByteArray& json, QString* error);
+    static constexpr int kMaxSavedPoints = 256;
 };
 
 }  // namespace birkhoff::ui

@@ -11,6 +11,7 @@
 #include "ui/device_options.h"
 #include "ui/model_panel.h"
 #include "ui/studio_settings.h"
+#include "ui/workspace_widget.h"
 
 #include <QAbstractButton>
 #include <QAbstractSlider>
@@ -21,6 +22,7 @@
 #include <QImage>
 #include <QMap>
 #include <QTemporaryDir>
+#include <QUndoStack>
 #include <QLabel>
 #include <QLineEdit>
 #include <QSet>
@@ -284,6 +286,59 @@ private slots:
         w.action(QStringLiteral("actionOpenModel"))->trigger();
         QVERIFY2(QDir(dialogs.suggestions().last()) != QDir(images.path()),
                  "the model dialog must not start in the images' folder");
+    }
+
+    void promptSetsSaveAndReplay()
+    {
+        PromptSet set;
+        set.points = {PromptPoint{QPointF(10.5, 20), 1}, PromptPoint{QPointF(3, 4), 0}};
+        set.box = QRectF(QPointF(1, 2), QPointF(30, 40));
+        QString error;
+        QCOMPARE(PromptSet::fromJson(set.toJson(), &error), std::optional<PromptSet>(set));
+        // Hand-written files in the documented format, and what is refused.
+        const auto parsed = PromptSet::fromJson(R"({"points": [[5, 6, 0]], "box": [40, 30, 2, 1]})", &error);
+        QVERIFY(parsed && parsed->points.size() == 1 && parsed->points[0].label == 0);
+        QCOMPARE(*parsed->box, QRectF(QPointF(2, 1), QPointF(40, 30)));
+        QVERIFY(!PromptSet::fromJson("[1, 2]", &error));
+        QVERIFY(!PromptSet::fromJson(R"({"points": [[1, 2, 7]]})", &error) && error.contains(QStringLiteral("label 7")));
+        QVERIFY(!PromptSet::fromJson(R"({"points": [[-1, 2, 1]]})", &error) && error.contains(QStringLiteral("point 1")));
+        QVERIFY(!PromptSet::fromJson(R"({"box": [1, 1, 1, 9]})", &error) && error.contains(QStringLiteral("empty")));
+        QVERIFY(!PromptSet::fromJson("{\"points\": [[1, 2", &error) && error.startsWith(QStringLiteral("not JSON")));
+
+        QTemporaryDir folder;
+        QImage image(64, 48, QImage::Format_RGB888);
+        image.fill(Qt::darkCyan);
+        const QString imagePath = folder.filePath(QStringLiteral("photo.png"));
+        QVERIFY(image.save(imagePath));
+        StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/prompts.ini"));
+        birkhoff::test::ScriptedDialogs dialogs;
+        MainWindow w(settings, dialogs);
+        QSignalSpy opened(&w, &MainWindow::imageOpened);
+        w.openImage(imagePath);
+        QVERIFY(opened.wait(10000));
+        PromptDocument* prompts = w.workspace()->prompts();
+        prompts->addPoint(QPointF(12, 13), 1);
+        prompts->setBox(QRectF(QPointF(2, 3), QPointF(40, 30)));
+        const PromptSet saved = prompts->prompts();
+        const QString file = folder.filePath(QStringLiteral("set.json"));
+        dialogs.setNextFileName(file);
+        w.action(QStringLiteral("actionSavePrompts"))->trigger();
+        QVERIFY(QFile::exists(file));
+        prompts->clear();
+        dialogs.setNextFileName(file);
+        w.action(QStringLiteral("actionLoadPrompts"))->trigger();
+        QCOMPARE(prompts->prompts(), saved);
+        prompts->undoStack()->undo();  // loading is one undo step
+        QVERIFY(prompts->prompts().isEmpty());
+        QFile bad(folder.filePath(QStringLiteral("bad.json")));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write(R"({"points": [[1, 2, 5]]})");
+        bad.close();
+        dialogs.setNextFileName(bad.fileName());
+        w.action(QStringLiteral("actionLoadPrompts"))->trigger();
+        QCOMPARE(dialogs.errors().size(), 1);
+        QVERIFY2(dialogs.errors().first().contains(QStringLiteral("bad.json")), qPrintable(dialogs.errors().first()));
+        QVERIFY(prompts->prompts().isEmpty());
     }
 
     void filesAreRoutedByKind()
