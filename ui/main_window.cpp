@@ -1222,7 +1222,7 @@ void MainWindow::onSettingsEdited(const CompressionSettings& settings)
         estimates_->request(settings);
 }
 
-void MainWindow::onEstimate(const LayerReport& report, const CompressionSettings& settings, bool refined)
+void MainWindow::onEstimate(const LayerReport& report, const CompressionSettings& settings)
 {
     plots_->frontierPlot()->addPoint(FrontierPoint{settings, report.meanMae(), report.ratio(), true});
     if (settings != compression_->settings())
@@ -1231,7 +1231,6 @@ void MainWindow::onEstimate(const LayerReport& report, const CompressionSettings
         return;  // the finished compression is shown instead
     showReport(report);
     compression_->setEstimate(report);
-    Q_UNUSED(refined);
 }
 
 void MainWindow::updateCompressedState()

@@ -68,7 +68,6 @@ public:
     ModelPanel* modelPanel() const { return modelPanel_; }
     PlotsPanel* plotsPanel() const { return plots_; }
     LayerTableView* layerTable() const { return layers_; }
-    EmbeddingCache* embeddingCache() const { return cache_; }
     /// The action named `objectName` (e.g. "actionCompress"), or null.
     QAction* action(const QString& objectName) const;
     /// The report the plots and table show (estimate or finished compression).
@@ -135,7 +134,7 @@ private:
     void reportError(const QString& title, const QString& message);
 
     void onSettingsEdited(const CompressionSettings& settings);
-    void onEstimate(const LayerReport& report, const CompressionSettings& settings, bool refined);
+    void onEstimate(const LayerReport& report, const CompressionSettings& settings);
     void onOriginalReady();
     void onCompressedReady();
     void showReport(const LayerReport& report);

@@ -378,7 +378,6 @@ OnnxModel readOnnxModel(const std::filesystem::path& path, const Progress& progr
     model.path_ = path;
     model.irVersion_ = proto.ir_version();
     model.producerName_ = proto.producer_name();
-    model.producerVersion_ = proto.producer_version();
     for (const auto& opset : proto.opset_import())
         if (opset.domain().empty() || opset.domain() == "ai.onnx")
             model.opsetVersion_ = opset.version();

@@ -58,7 +58,6 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::int64_t irVersion() const { return irVersion_; }
     const std::string& producerName() const { return producerName_; }
-    const std::string& producerVersion() const { return producerVersion_; }
     /// Opset version of the default ONNX domain (0 if the file does not state one).
     std::int64_t opsetVersion() const { return opsetVersion_; }
     const std::vector<std::string>& graphInputs() const { return graphInputs_; }
@@ -80,7 +79,6 @@ private:
     std::filesystem::path path_;
     std::int64_t irVersion_ = 0;
     std::string producerName_;
-    std::string producerVersion_;
     std::int64_t opsetVersion_ = 0;
     std::vector<std::string> graphInputs_;
     std::vector<std::string> graphOutputs_;

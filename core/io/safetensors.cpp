@@ -83,11 +83,6 @@ at::Tensor widenUnsigned(const std::uint8_t* src, const DtypeInfo& info,
 
 }  // namespace
 
-std::string safetensorsDtypeName(c10::ScalarType type)
-{
-    return dtypeForType(type).name;
-}
-
 SafetensorsContent readSafetensors(const std::filesystem::path& path)
 {
     std::shared_ptr<MappedFile> file = MappedFile::open(path);

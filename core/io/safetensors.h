@@ -45,7 +45,4 @@ void writeSafetensors(const std::filesystem::path& path, const StateDict& tensor
 std::uint64_t safetensorsFileSize(const StateDict& tensors, const SafetensorsMetadata& metadata = {},
                                   SafetensorsOrder order = SafetensorsOrder::AsGiven);
 
-/// The safetensors dtype name of a LibTorch scalar type ("F32", ...). @throws Error if none.
-std::string safetensorsDtypeName(c10::ScalarType type);
-
 }  // namespace birkhoff::io

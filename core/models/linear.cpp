@@ -30,15 +30,6 @@ void LinearImpl::setBackend(std::shared_ptr<const LinearBackend> backend)
     weight.set_(at::empty({0}, weight.options()));
 }
 
-void LinearImpl::materialize()
-{
-    if (!backend_)
-        return;
-    at::Tensor dense = backend_->denseWeight().to(weight.device());
-    backend_.reset();
-    weight.set_(dense);
-}
-
 std::int64_t LinearImpl::weightBytes() const
 {
     if (backend_)

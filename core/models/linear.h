@@ -40,8 +40,6 @@ public:
     /// parameter stays registered, with shape [0], so parameter names are unchanged) and
     /// routes forward() to `backend`. @throws Error if `backend` is null.
     void setBackend(std::shared_ptr<const LinearBackend> backend);
-    /// Detaches the backend and restores a dense weight (decoded by the backend).
-    void materialize();
 
     bool hasDenseWeight() const { return backend_ == nullptr; }
     const LinearBackend* backend() const { return backend_.get(); }

@@ -133,7 +133,7 @@ enum class ImagePipeline {
     /// EfficientSAM: square resize (bilinear on [0,1] floats, no antialias), ImageNet mean/std;
     /// logits bicubic straight to the original size; mask = logit >= threshold.
     EfficientSam,
-    /// MedSAM: square resize (bicubic, antialiased; see predict/preprocess.h), min-max scaled to
+    /// MedSAM: square resize (bicubic, antialiased; see predict/image_io.h), min-max scaled to
     /// [0,1], no mean/std; sigmoid, bilinear to the original size, probability > 0.5.
     MedSam,
 };

@@ -154,14 +154,6 @@ std::shared_ptr<const ImageEmbedding> SamPredictor::setImage(const cv::Mat& imag
     return embedding;
 }
 
-void SamPredictor::setEmbedding(std::shared_ptr<const ImageEmbedding> embedding)
-{
-    if (embedding && embedding->model != model_.get())
-        throw Error("the image embedding was computed by another model");
-    std::lock_guard<std::mutex> lock(mutex_);
-    current_ = std::move(embedding);
-}
-
 std::shared_ptr<const ImageEmbedding> SamPredictor::currentEmbedding() const
 {
     std::lock_guard<std::mutex> lock(mutex_);

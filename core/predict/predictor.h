@@ -4,7 +4,7 @@
 // original resolution.
 //
 // Pre- and post-processing follow the model's family (SamConfig::preprocess.pipeline, see
-// preprocess.h):
+// pipeline.h and image_io.h):
 //   SAM v1 family - longest side to the encoder size with new = int(old * scale + 0.5),
 //     Pillow-exact antialiased bilinear resize (resizeLikePil), (x - mean) / std in float32,
 //     zero padding at the bottom/right to a square; low-res logits -> bilinear
@@ -138,8 +138,6 @@ public:
     std::shared_ptr<const ImageEmbedding> encode(const cv::Mat& image) const;
     /// Encodes `image` and makes it the current image (see the thread-safety note above).
     std::shared_ptr<const ImageEmbedding> setImage(const cv::Mat& image);
-    /// Makes an existing embedding current. @throws Error if it came from another model.
-    void setEmbedding(std::shared_ptr<const ImageEmbedding> embedding);
     /// The current embedding, or null before the first setImage().
     std::shared_ptr<const ImageEmbedding> currentEmbedding() const;
 

@@ -25,7 +25,6 @@ public:
 
     std::ostream& stream() { return out_; }
     void write(const void* data, std::size_t size);
-    const std::filesystem::path& temporaryPath() const { return temp_; }
     const std::filesystem::path& destination() const { return destination_; }
 
     /// Flushes, syncs and renames the temporary file onto the destination.

@@ -244,7 +244,7 @@ private slots:
         predict::SamPredictor a(smallModel());
         predict::SamPredictor b(smallModel());
         const auto embedding = a.encode(gradientImage(20, 20, 0));
-        QVERIFY(errorOf([&] { b.setEmbedding(embedding); }).contains(QStringLiteral("another model")));
+        QVERIFY(errorOf([&] { b.predict(*embedding, predict::Prompt{}); }).contains(QStringLiteral("another model")));
     }
 };
 
