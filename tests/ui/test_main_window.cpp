@@ -46,6 +46,14 @@ bool hasBuddyLabel(const QWidget* root, const QWidget* w)
     return false;
 }
 
+/// Writes a small flat-coloured image to `path` (format by suffix); true on success.
+bool writeFlatImage(const QString& path, QSize size = QSize(24, 16))
+{
+    QImage image(size, QImage::Format_RGB888);
+    image.fill(Qt::darkCyan);
+    return image.save(path);
+}
+
 }  // namespace
 
 class TestMainWindow : public QObject {
@@ -236,11 +244,8 @@ private slots:
         QTemporaryDir folder;
         QVERIFY(folder.isValid());
         // Natural order: img1 < img2 < img10; other files are skipped.
-        for (const char* name : {"img10.png", "img2.png", "img1.jpg"}) {
-            QImage image(24, 16, QImage::Format_RGB888);
-            image.fill(Qt::darkCyan);
-            QVERIFY(image.save(folder.filePath(QString::fromLatin1(name))));
-        }
+        for (const char* name : {"img10.png", "img2.png", "img1.jpg"})
+            QVERIFY(writeFlatImage(folder.filePath(QString::fromLatin1(name))));
         QFile notes(folder.filePath(QStringLiteral("notes.txt")));
         QVERIFY(notes.open(QIODevice::WriteOnly));
         notes.close();
@@ -271,10 +276,8 @@ private slots:
     {
         QTemporaryDir images;
         QVERIFY(images.isValid());
-        QImage image(24, 16, QImage::Format_RGB888);
-        image.fill(Qt::darkCyan);
         const QString imagePath = images.filePath(QStringLiteral("photo.png"));
-        QVERIFY(image.save(imagePath));
+        QVERIFY(writeFlatImage(imagePath));
         StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/folders.ini"));
         birkhoff::test::ScriptedDialogs dialogs;
         MainWindow w(settings, dialogs);
@@ -306,10 +309,8 @@ private slots:
         QVERIFY(!PromptSet::fromJson("{\"points\": [[1, 2", &error) && error.startsWith(QStringLiteral("not JSON")));
 
         QTemporaryDir folder;
-        QImage image(64, 48, QImage::Format_RGB888);
-        image.fill(Qt::darkCyan);
         const QString imagePath = folder.filePath(QStringLiteral("photo.png"));
-        QVERIFY(image.save(imagePath));
+        QVERIFY(writeFlatImage(imagePath, QSize(64, 48)));
         StudioSettings settings(birkhoff::test::scratchDir() + QStringLiteral("/prompts.ini"));
         birkhoff::test::ScriptedDialogs dialogs;
         MainWindow w(settings, dialogs);
