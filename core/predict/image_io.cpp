@@ -8,8 +8,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
 #include <vector>
 
 namespace birkhoff::predict {
@@ -149,6 +153,65 @@ cv::Mat toRgb8(const cv::Mat& image)
     return rgb;
 }
 
+std::optional<cv::Size> imageDimensions(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::array<unsigned char, 32> head{};
+    if (!in.read(reinterpret_cast<char*>(head.data()), head.size()) && in.gcount() < 26)
+        return std::nullopt;
+    const auto be16 = [&](std::size_t at) { return (std::uint32_t(head[at]) << 8) | head[at + 1]; };
+    const auto be32 = [&](std::size_t at) { return (be16(at) << 16) | be16(at + 2); };
+    const auto le16 = [&](std::size_t at) { return std::uint32_t(head[at]) | (std::uint32_t(head[at + 1]) << 8); };
+    const auto le32 = [&](std::size_t at) { return le16(at) | (le16(at + 2) << 16); };
+    const auto size = [](std::uint64_t w, std::uint64_t h) -> std::optional<cv::Size> {
+        if (w == 0 || h == 0 || w > (1u << 30) || h > (1u << 30))
+            return std::nullopt;
+        return cv::Size(static_cast<int>(w), static_cast<int>(h));
+    };
+    static const unsigned char kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (std::equal(kPng, kPng + 8, head.begin()))
+        return size(be32(16), be32(20));  // IHDR
+    if (head[0] == 'G' && head[1] == 'I' && head[2] == 'F')
+        return size(le16(6), le16(8));
+    if (head[0] == 'B' && head[1] == 'M') {
+        const auto height = static_cast<std::int32_t>(le32(22));  // negative: top-down rows
+        return size(le32(18), static_cast<std::uint64_t>(height < 0 ? -static_cast<std::int64_t>(height) : height));
+    }
+    if (std::equal(head.begin(), head.begin() + 4, "RIFF") && std::equal(head.begin() + 8, head.begin() + 12, "WEBP")) {
+        if (std::equal(head.begin() + 12, head.begin() + 16, "VP8X"))
+            return size(1 + (le32(24) & 0xffffff), 1 + ((le32(27)) & 0xffffff));
+        if (std::equal(head.begin() + 12, head.begin() + 16, "VP8L") && head[20] == 0x2f) {
+            const std::uint32_t bits = le32(21);
+            return size(1 + (bits & 0x3fff), 1 + ((bits >> 14) & 0x3fff));
+        }
+        if (std::equal(head.begin() + 12, head.begin() + 16, "VP8 "))
+            return size(le16(26) & 0x3fff, le16(28) & 0x3fff);
+        return std::nullopt;
+    }
+    if (head[0] == 0xff && head[1] == 0xd8) {  // JPEG: walk the markers to the first SOFn
+        in.clear();
+        in.seekg(2);
+        for (int markers = 0; markers < 4096; ++markers) {
+            unsigned char marker[4];
+            if (!in.read(reinterpret_cast<char*>(marker), 4) || marker[0] != 0xff)
+                return std::nullopt;
+            const unsigned type = marker[1];
+            const std::uint32_t length = (std::uint32_t(marker[2]) << 8) | marker[3];
+            if (length < 2)
+                return std::nullopt;
+            const bool sof = type >= 0xc0 && type <= 0xcf && type != 0xc4 && type != 0xc8 && type != 0xcc;
+            if (sof) {
+                unsigned char frame[5];
+                if (!in.read(reinterpret_cast<char*>(frame), 5))
+                    return std::nullopt;
+                return size((std::uint32_t(frame[3]) << 8) | frame[4], (std::uint32_t(frame[1]) << 8) | frame[2]);
+            }
+            in.seekg(static_cast<std::streamoff>(length) - 2, std::ios::cur);
+        }
+    }
+    return std::nullopt;
+}
+
 cv::Mat readImageRgb(const std::filesystem::path& path)
 {
     std::error_code ec;
@@ -156,6 +219,22 @@ cv::Mat readImageRgb(const std::filesystem::path& path)
         throw Error("image " + path.string() + " does not exist");
     if (std::filesystem::is_directory(path, ec))
         throw Error("image path " + path.string() + " is a directory");
+    const auto tooLarge = [&](std::int64_t width, std::int64_t height) {
+        return Error("image " + path.string() + " is " + std::to_string(width) + " x " + std::to_string(height) + " = " +
+                     std::to_string((width * height + 500'000) / 1'000'000) + " megapixels, more than the " +
+                     std::to_string(kMaxImagePixels / 1'000'000) +
+                     " megapixels read (SAM works at 1024 pixels on the long side): downscale it first");
+    };
+    if (const auto dims = imageDimensions(path);
+        dims && static_cast<std::int64_t>(dims->width) * dims->height > kMaxImagePixels)
+        throw tooLarge(dims->width, dims->height);
+    // OpenCV's own decoder limit, for the formats whose header is not read above (a user's
+    // explicit OPENCV_IO_MAX_IMAGE_PIXELS wins). Set before OpenCV reads it on its first decode.
+    static const bool limitSet = [] {
+        setenv("OPENCV_IO_MAX_IMAGE_PIXELS", std::to_string(kMaxImagePixels).c_str(), 0);
+        return true;
+    }();
+    (void)limitSet;
     cv::Mat decoded;
     try {
         decoded = cv::imread(path.string(), cv::IMREAD_COLOR | cv::IMREAD_ANYDEPTH);

@@ -15,14 +15,27 @@
 
 #include <opencv2/core/mat.hpp>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 
 namespace birkhoff::predict {
+
+/// The largest image readImageRgb() decodes: 50 megapixels (8192 x 6104; decoding a 16-bit image
+/// of that size peaks near 1 GB). SAM sees every image at 1024 pixels on its long side, so larger
+/// photos gain nothing; a 30000 x 30000 PNG (a 2.6 MB file) would need 11 GB.
+constexpr std::int64_t kMaxImagePixels = 50'000'000;
+
+/// The width and height an image file's header states (PNG, JPEG, BMP, WebP, GIF), without
+/// decoding it; nothing for other or unreadable formats.
+std::optional<cv::Size> imageDimensions(const std::filesystem::path& path);
 
 /// Reads an image file as 8-bit RGB (CV_8UC3, R,G,B order). EXIF orientation is applied (as
 /// cv2.imread does); grayscale is replicated to 3 channels; 16-bit images are scaled to 8 bits
 /// (v / 257, rounded); an alpha channel is dropped (as PIL's convert("RGB") does).
-/// @throws Error naming the file when it is missing or OpenCV cannot decode it.
+/// @throws Error naming the file when it is missing, states more than kMaxImagePixels pixels
+///         (checked from the header before decoding; OpenCV's own limit is set to the same
+///         value for formats whose header is not read here), or OpenCV cannot decode it.
 cv::Mat readImageRgb(const std::filesystem::path& path);
 
 /// Converts an in-memory image to 8-bit RGB. Accepts CV_8U/CV_16U/CV_32F with 1, 3 or 4

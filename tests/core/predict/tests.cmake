@@ -4,3 +4,5 @@ birkhoff_add_qtest(NAME core.predict.predictor EXECUTABLE tests_core CLASS TestP
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_predictor.cpp LABELS unit)
 birkhoff_add_qtest(NAME core.predict.sam2_single_mask EXECUTABLE tests_core CLASS TestSam2SingleMask
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_sam2_single_mask.cpp LABELS golden)
+birkhoff_add_qtest(NAME core.predict.image_limits EXECUTABLE tests_core CLASS TestImageLimits
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_image_limits.cpp LABELS unit)
